@@ -1,0 +1,1 @@
+"""Hydra configs of facies; installed as the package ``facies.conf``."""

@@ -1,0 +1,175 @@
+"""Inline/crossline geometry built from trace header values.
+
+The grid spans the smallest to the largest line number in steps of the greatest
+common step, so missing traces and irregular outlines become dead cells (``live``
+False) instead of being assumed away. Traces may come in any order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import reduce
+from math import gcd
+
+import numpy as np
+
+from facies.errors import GeometryError
+
+log = logging.getLogger(__name__)
+
+#: Below this live fraction the reader warns; below ``min_live_fraction`` it refuses.
+WARN_LIVE_FRACTION = 0.5
+MIN_LIVE_FRACTION = 0.1
+#: Whatever the thresholds, a grid may hold at most this many cells per trace.
+MAX_CELLS_PER_TRACE = 1000
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Where each kept trace of the file sits on the inline/crossline grid."""
+
+    inlines: np.ndarray
+    crosslines: np.ndarray
+    traces: np.ndarray  # file trace numbers kept (all, or those of one offset)
+    il_index: np.ndarray
+    xl_index: np.ndarray
+    sorting: str  # "inline", "crossline" or "unsorted"
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.inlines), len(self.crosslines)
+
+    @property
+    def live_fraction(self) -> float:
+        return len(self.traces) / (self.shape[0] * self.shape[1])
+
+    def live_mask(self) -> np.ndarray:
+        live = np.zeros(self.shape, dtype=bool)
+        live[self.il_index, self.xl_index] = True
+        return live
+
+    def is_dense_inline_order(self) -> bool:
+        """True when trace k of the file is cell k of the inline-major grid."""
+        n = len(self.traces)
+        if n != self.shape[0] * self.shape[1] or self.traces[-1] != n - 1:
+            return False
+        flat = self.il_index * self.shape[1] + self.xl_index
+        return bool(np.array_equal(flat, np.arange(n)))
+
+
+def _axis(values: np.ndarray, name: str, byte: int) -> tuple[np.ndarray, np.ndarray]:
+    unique = np.unique(values)
+    step = reduce(gcd, np.diff(unique).tolist(), 0) or 1
+    axis = np.arange(unique[0], unique[-1] + 1, step, dtype=np.int64)
+    index = (values - unique[0]) // step
+    log.debug("%s (byte %d): %d..%d step %d", name, byte, unique[0], unique[-1], step)
+    return axis, index
+
+
+def _sorting(il_index: np.ndarray, xl_index: np.ndarray) -> str:
+    il_changes = int(np.count_nonzero(np.diff(il_index)))
+    xl_changes = int(np.count_nonzero(np.diff(xl_index)))
+    if il_changes < xl_changes:
+        return "inline"
+    if xl_changes < il_changes:
+        return "crossline"
+    return "unsorted"
+
+
+def build_grid(
+    ilines: np.ndarray,
+    xlines: np.ndarray,
+    offsets: np.ndarray,
+    *,
+    source: str,
+    iline_byte: int,
+    xline_byte: int,
+    offset_byte: int,
+    offset: int | None = None,
+    min_live_fraction: float = MIN_LIVE_FRACTION,
+) -> Grid:
+    """Place every trace on an inline/crossline grid.
+
+    Args:
+        ilines, xlines, offsets: header values, one per trace of the file.
+        source: file name for messages.
+        iline_byte, xline_byte, offset_byte: where the values came from, for messages.
+        offset: keep only traces with this offset (prestack files).
+        min_live_fraction: refuse grids with fewer live cells than this (0 disables).
+
+    Raises:
+        GeometryError: several traces share an inline/crossline pair, the offset is
+            absent, or the grid is too sparse to be a 3-D survey.
+    """
+    traces = np.arange(len(ilines), dtype=np.int64)
+    if offset is not None:
+        keep = offsets == offset
+        if not keep.any():
+            found = np.unique(offsets)
+            raise GeometryError(
+                f"{source}: no trace has offset {offset} (byte {offset_byte}); the offsets "
+                f"present are {found[:20].tolist()}. Pick one of them."
+            )
+        traces, ilines, xlines, offsets = traces[keep], ilines[keep], xlines[keep], offsets[keep]
+    inlines, il_index = _axis(ilines, "inline", iline_byte)
+    crosslines, xl_index = _axis(xlines, "crossline", xline_byte)
+    ncells = len(inlines) * len(crosslines)
+    if ncells > MAX_CELLS_PER_TRACE * len(traces):
+        raise GeometryError(
+            f"{source}: inlines {inlines[0]}..{inlines[-1]} (byte {iline_byte}) and crosslines "
+            f"{crosslines[0]}..{crosslines[-1]} (byte {xline_byte}) span {ncells} grid cells "
+            f"for {len(traces)} traces: these bytes do not hold a 3-D grid. Set iline=... "
+            "and xline=... to the header bytes your survey uses."
+        )
+    grid = Grid(inlines, crosslines, traces, il_index, xl_index, _sorting(il_index, xl_index))
+    _refuse_duplicates(grid, offsets, source, (iline_byte, xline_byte, offset_byte))
+    _check_density(grid, source, min_live_fraction)
+    return grid
+
+
+def _refuse_duplicates(
+    grid: Grid, offsets: np.ndarray, source: str, header_bytes: tuple[int, int, int]
+) -> None:
+    iline_byte, xline_byte, offset_byte = header_bytes
+    flat = grid.il_index * grid.shape[1] + grid.xl_index
+    order = np.argsort(flat, kind="stable")
+    same = np.flatnonzero(np.diff(flat[order]) == 0)
+    if len(same) == 0:
+        return
+    first = order[same[0]]
+    il, xl = grid.inlines[grid.il_index[first]], grid.crosslines[grid.xl_index[first]]
+    found = np.unique(offsets)
+    pairs = len(np.unique(flat[order][same]))
+    if len(found) > 1:
+        raise GeometryError(
+            f"{source}: prestack data: {pairs} inline/crossline pairs hold several traces "
+            f"with offsets {found[:20].tolist()} (byte {offset_byte}). Only post-stack "
+            "surveys are supported; pass offset=<value> to read one offset."
+        )
+    raise GeometryError(
+        f"{source}: {pairs} inline/crossline pairs hold more than one trace, e.g. inline "
+        f"{il}, crossline {xl} (bytes {iline_byte}/{xline_byte}). The header "
+        "bytes are probably not the survey's line numbers: set iline=... and xline=... "
+        "(common pairs: 189/193, 9/21, 5/21), or remove the duplicated traces."
+    )
+
+
+def _check_density(grid: Grid, source: str, min_live_fraction: float) -> None:
+    fraction = grid.live_fraction
+    nil, nxl = grid.shape
+    if fraction < min_live_fraction:
+        raise GeometryError(
+            f"{source}: only {fraction:.1%} of the {nil} x {nxl} inline/crossline grid holds a "
+            f"trace (refusing below {min_live_fraction:.0%}). Check the header bytes "
+            "(iline=..., xline=...), or pass min_live_fraction=0 to read it anyway."
+        )
+    if fraction < WARN_LIVE_FRACTION:
+        log.warning(
+            "%s: only %.1f%% of the %d x %d grid holds a trace; missing traces are filled "
+            "with zeros and marked live=False",
+            source,
+            100 * fraction,
+            nil,
+            nxl,
+        )

@@ -1,0 +1,23 @@
+"""The jobs of the ``facies`` command: one small module each, wiring only.
+
+The registry maps a job's name to its module and a one-line description. Modules
+are imported only when their job runs, so ``facies --help`` and the data jobs
+never import torch or Lightning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job: its module (with ``run(cfg)``) and what it does, in one line."""
+
+    module: str
+    summary: str
+
+
+JOBS: dict[str, Job] = {
+    "info": Job("facies.jobs.info", "summarise a SEG-Y file: geometry, samples, format, header"),
+}
