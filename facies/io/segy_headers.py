@@ -15,7 +15,7 @@ from facies.io.segy_layout import TRACE_HEADER_SIZE
 
 def _field_sizes() -> dict[int, int]:
     starts = sorted({v for k, v in vars(segyio.TraceField).items() if isinstance(v, int) and v > 0})
-    ends = starts[1:] + [TRACE_HEADER_SIZE + 1]
+    ends = [*starts[1:], TRACE_HEADER_SIZE + 1]
     return {s: e - s for s, e in zip(starts, ends, strict=True) if e - s in (2, 4)}
 
 
