@@ -58,21 +58,27 @@ class Grid:
         return bool(np.array_equal(flat, np.arange(n)))
 
 
-def _axis(values: np.ndarray, name: str, byte: int) -> tuple[np.ndarray, np.ndarray]:
+def _axis(values: np.ndarray) -> tuple[int, int, int, np.ndarray]:
+    """First value, step, count of the regular axis through ``values``; index of each."""
     unique = np.unique(values)
     step = reduce(gcd, np.diff(unique).tolist(), 0) or 1
-    axis = np.arange(unique[0], unique[-1] + 1, step, dtype=np.int64)
-    index = (values - unique[0]) // step
-    log.debug("%s (byte %d): %d..%d step %d", name, byte, unique[0], unique[-1], step)
-    return axis, index
+    first = int(unique[0])
+    count = (int(unique[-1]) - first) // step + 1
+    return first, step, count, (values - first) // step
 
 
 def _sorting(il_index: np.ndarray, xl_index: np.ndarray) -> str:
-    il_changes = int(np.count_nonzero(np.diff(il_index)))
-    xl_changes = int(np.count_nonzero(np.diff(xl_index)))
-    if il_changes < xl_changes:
+    """ "inline" when each inline's traces are contiguous in the file, and so on."""
+
+    def changes(index: np.ndarray) -> int:
+        return int(np.count_nonzero(np.diff(index)))
+
+    il_changes, xl_changes = changes(il_index), changes(xl_index)
+    il_runs = il_changes == len(np.unique(il_index)) - 1
+    xl_runs = xl_changes == len(np.unique(xl_index)) - 1
+    if il_runs and (not xl_runs or il_changes <= xl_changes):
         return "inline"
-    if xl_changes < il_changes:
+    if xl_runs:
         return "crossline"
     return "unsorted"
 
@@ -112,16 +118,17 @@ def build_grid(
                 f"present are {found[:20].tolist()}. Pick one of them."
             )
         traces, ilines, xlines, offsets = traces[keep], ilines[keep], xlines[keep], offsets[keep]
-    inlines, il_index = _axis(ilines, "inline", iline_byte)
-    crosslines, xl_index = _axis(xlines, "crossline", xline_byte)
-    ncells = len(inlines) * len(crosslines)
-    if ncells > MAX_CELLS_PER_TRACE * len(traces):
+    il0, il_step, nil, il_index = _axis(ilines)
+    xl0, xl_step, nxl, xl_index = _axis(xlines)
+    if nil * nxl > MAX_CELLS_PER_TRACE * len(traces):
         raise GeometryError(
-            f"{source}: inlines {inlines[0]}..{inlines[-1]} (byte {iline_byte}) and crosslines "
-            f"{crosslines[0]}..{crosslines[-1]} (byte {xline_byte}) span {ncells} grid cells "
-            f"for {len(traces)} traces: these bytes do not hold a 3-D grid. Set iline=... "
-            "and xline=... to the header bytes your survey uses."
+            f"{source}: inlines {il0}..{il0 + (nil - 1) * il_step} (byte {iline_byte}) and "
+            f"crosslines {xl0}..{xl0 + (nxl - 1) * xl_step} (byte {xline_byte}) span "
+            f"{nil * nxl} grid cells for {len(traces)} traces: these bytes do not hold a 3-D "
+            "grid. Set iline=... and xline=... to the header bytes your survey uses."
         )
+    inlines = il0 + il_step * np.arange(nil, dtype=np.int64)
+    crosslines = xl0 + xl_step * np.arange(nxl, dtype=np.int64)
     grid = Grid(inlines, crosslines, traces, il_index, xl_index, _sorting(il_index, xl_index))
     _refuse_duplicates(grid, offsets, source, (iline_byte, xline_byte, offset_byte))
     _check_density(grid, source, min_live_fraction)

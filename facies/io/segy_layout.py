@@ -80,6 +80,14 @@ def detect_endian(raw: bytes, path: Path) -> Endian:
         return "big"
     if little in SAMPLE_FORMATS:
         return "little"
+    plausible = [code for code in (big, little) if 0 < code < 256]
+    if plausible:
+        raise SegyFormatError(
+            f"{path}: unknown sample format code {plausible[0]} (binary header byte "
+            f"{BIN_FORMAT}); SEG-Y rev 2 defines {sorted(SAMPLE_FORMATS)}. The binary header "
+            "is corrupt or the file is not SEG-Y; fix the code at byte 3225 if you know the "
+            "format."
+        )
     raise SegyFormatError(
         f"{path}: not a SEG-Y file we can read: the sample-format code at byte {BIN_FORMAT} "
         f"reads {big} (big-endian) or {little} (little-endian), and SEG-Y defines only "

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from facies.errors import FaciesError, OutputError
+from facies.io.atomic import atomic_target
 from facies.io.segy_formats import IEEE_FLOAT, INT16, SAMPLE_FORMATS, encode
 from facies.io.segy_layout import BIN_FORMAT, TRACE_HEADER_SIZE
 from facies.io.segy_reader import BLOCK_BYTES
@@ -56,16 +56,11 @@ def write_segy_like(
     scan = scan_segy(template, **options)
     _check_target(scan, out, overwrite)
     cube, code = _prepare_values(values, scan)
-    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
+    with atomic_target(out) as tmp:
         expected = _write(scan, cube, code, tmp)
         size = tmp.stat().st_size
         if size != expected:
             raise OutputError(f"{out}: wrote {size} bytes where {expected} were expected.")
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     log.info("wrote %s (%d traces, format %d)", out, scan.layout.trace_count, code)
     return out
 
