@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -60,42 +59,46 @@ def open_segy(path: str | os.PathLike, **options: Any) -> xr.Dataset:
 
 def read_amplitude(scan: SegyScan) -> np.ndarray:
     """Decode every kept trace of a scanned file into an (inline, crossline, sample) cube."""
-    nil, nxl = scan.grid.shape
+    grid = scan.grid
+    nil, nxl = grid.shape
     ns = scan.layout.samples_per_trace
     cube = np.full((nil, nxl, ns), DEAD_TRACE_FILL, dtype=np.float32)
-    grid = scan.grid
-    dense = grid.is_dense_inline_order()
     flat = cube.reshape(nil * nxl, ns)
-    buffer = None if dense else np.empty((0, ns), dtype=np.float32)
-    for start, stop, raw in iter_trace_blocks(scan):
-        if dense:
-            decode_into(raw, scan.layout.format_code, scan.layout.endian, flat[start:stop])
-            continue
-        if buffer.shape[0] < stop - start:
-            buffer = np.empty((stop - start, ns), dtype=np.float32)
-        block = buffer[: stop - start]
-        decode_into(raw, scan.layout.format_code, scan.layout.endian, block)
-        cube[grid.il_index[start:stop], grid.xl_index[start:stop]] = block
+    dense = grid.is_dense_inline_order()
+    step = max(1, BLOCK_BYTES // scan.layout.trace_size)
+    buffer = np.empty((min(step, len(grid.traces)), ns), dtype=np.float32)
+    with progress(scan, len(grid.traces), "read SEG-Y") as bar:
+        for start in range(0, len(grid.traces), step):
+            stop = min(start + step, len(grid.traces))
+            traces = grid.traces[start:stop]
+            if dense:
+                decode_traces(scan, traces, flat[start:stop])
+            else:
+                block = buffer[: stop - start]
+                decode_traces(scan, traces, block)
+                cube[grid.il_index[start:stop], grid.xl_index[start:stop]] = block
+            bar.update(stop - start)
     return cube
 
 
-def iter_trace_blocks(scan: SegyScan) -> Iterator[tuple[int, int, np.ndarray]]:
-    """Raw sample bytes of the kept traces in blocks: (first, stop, uint8 array).
+def decode_traces(scan: SegyScan, traces: np.ndarray, out: np.ndarray) -> None:
+    """Decode file traces ``traces`` (ascending trace numbers) into ``out`` (float32).
 
-    ``first:stop`` index ``scan.grid.traces`` (and the grid's index arrays).
+    Only the span of the file between the first and the last trace is mapped, and
+    only while decoding, so resident memory stays bounded by the block.
     """
-    data = scan.records()["data"]
-    traces = scan.grid.traces
-    every = len(traces) == scan.layout.trace_count
-    step = max(1, BLOCK_BYTES // scan.layout.trace_size)
+    lo, hi = int(traces[0]), int(traces[-1]) + 1
+    records = scan.records(lo, hi)
+    data = records["data"]
+    raw = data if hi - lo == len(traces) else data[traces - lo]
+    decode_into(raw, scan.layout.format_code, scan.layout.endian, out)
+    del records, data, raw
+
+
+def progress(scan: SegyScan, total: int, desc: str) -> tqdm:
+    """A progress bar for files large enough to take a while."""
     show = scan.layout.file_size > PROGRESS_BYTES
-    with tqdm(
-        total=len(traces), unit="trace", desc="read SEG-Y", disable=not show, leave=False
-    ) as bar:
-        for start in range(0, len(traces), step):
-            stop = min(start + step, len(traces))
-            yield start, stop, data[start:stop] if every else data[traces[start:stop]]
-            bar.update(stop - start)
+    return tqdm(total=total, unit="trace", desc=desc, disable=not show, leave=False)
 
 
 def survey_from_scan(scan: SegyScan, amplitude: np.ndarray) -> xr.Dataset:

@@ -21,6 +21,9 @@ from facies.names import DEPTH, DOMAINS, TWT
 
 log = logging.getLogger(__name__)
 
+#: Trace headers are read in spans of about this many bytes of file.
+HEADER_SPAN_BYTES = 64 * 2**20
+
 
 @dataclass(frozen=True)
 class HeaderBytes:
@@ -46,13 +49,18 @@ class SegyScan:
     coordinate_bytes: tuple[int, int]
     text: str
 
-    def records(self) -> np.memmap:
-        """The traces as a read-only memory map of (header, data) records."""
-        return trace_records(self.layout)
+    def records(self, start: int = 0, stop: int | None = None) -> np.memmap:
+        """Traces ``start:stop`` as a read-only memory map of (header, data) records."""
+        return trace_records(self.layout, start, stop)
 
 
-def trace_records(layout: SegyLayout, mode: str = "r") -> np.memmap:
-    """Memory map of a file's traces: fields ``header`` (240 bytes) and ``data``."""
+def trace_records(layout: SegyLayout, start: int = 0, stop: int | None = None) -> np.memmap:
+    """Memory map of traces ``start:stop``: fields ``header`` (240 bytes) and ``data``.
+
+    Map spans, not the whole file, and drop them when done: pages of a map that were
+    read count towards the process' resident memory while the map lives.
+    """
+    stop = layout.trace_count if stop is None else stop
     dtype = np.dtype(
         [
             ("header", "u1", (TRACE_HEADER_SIZE,)),
@@ -61,11 +69,24 @@ def trace_records(layout: SegyLayout, mode: str = "r") -> np.memmap:
     )
     return np.memmap(
         layout.path,
-        mode=mode,
+        mode="r",
         dtype=dtype,
-        offset=layout.first_trace_offset,
-        shape=(layout.trace_count,),
+        offset=layout.first_trace_offset + start * dtype.itemsize,
+        shape=(stop - start,),
     )
+
+
+def read_fields(layout: SegyLayout, fields: list[int]) -> dict[int, np.ndarray]:
+    """Trace header fields of every trace, read in spans of about 64 MiB."""
+    step = max(1, HEADER_SPAN_BYTES // layout.trace_size)
+    parts: dict[int, list[np.ndarray]] = {byte: [] for byte in fields}
+    for start in range(0, layout.trace_count, step):
+        records = trace_records(layout, start, min(start + step, layout.trace_count))
+        headers = records["header"]
+        for byte in fields:
+            parts[byte].append(th.read_field(headers, byte, layout.prefix))
+        del records, headers
+    return {byte: np.concatenate(chunks) for byte, chunks in parts.items()}
 
 
 def scan_segy(
@@ -97,13 +118,15 @@ def scan_segy(
         raise SegyFormatError(f"domain must be one of {DOMAINS}, not {domain!r}.")
     layout = read_layout(path, endian)
     header_bytes = HeaderBytes(iline, xline, offset_byte)
-    records = trace_records(layout)
-    headers = records["header"]
-    p = layout.prefix
+    coordinate_fields = [th.COORD_SCALAR_FIELD, th.CDP_X_FIELD, th.CDP_Y_FIELD]
+    coordinate_fields += [th.SOURCE_X_FIELD, th.SOURCE_Y_FIELD]
+    fields = read_fields(
+        layout, list(dict.fromkeys([iline, xline, offset_byte, *coordinate_fields]))
+    )
     grid = build_grid(
-        th.read_field(headers, iline, p),
-        th.read_field(headers, xline, p),
-        th.read_field(headers, offset_byte, p),
+        fields[iline],
+        fields[xline],
+        fields[offset_byte],
         source=str(layout.path),
         iline_byte=iline,
         xline_byte=xline,
@@ -111,11 +134,11 @@ def scan_segy(
         offset=offset,
         min_live_fraction=min_live_fraction,
     )
-    kept = headers[grid.traces] if len(grid.traces) < layout.trace_count else headers
-    cdp_x, cdp_y, coordinate_bytes = _coordinates(kept, grid, p)
+    cdp_x, cdp_y, coordinate_bytes = _coordinates(fields, grid)
     with open(layout.path, "rb") as fh:
         text = th.decode_text(fh.read(TEXT_HEADER_SIZE))
-    samples, interval = _sample_axis(headers, layout, sample_interval, domain)
+    first = np.array(trace_records(layout, 0, 1)["header"])
+    samples, interval = _sample_axis(first, layout, sample_interval, domain)
     return SegyScan(
         layout=layout,
         grid=grid,
@@ -131,10 +154,9 @@ def scan_segy(
 
 
 def _sample_axis(
-    headers: np.ndarray, layout: SegyLayout, override: float | None, domain: str
+    first: np.ndarray, layout: SegyLayout, override: float | None, domain: str
 ) -> tuple[np.ndarray, float]:
     p = layout.prefix
-    first = headers[:1]
     trace_interval = int(th.read_field(first, th.INTERVAL_FIELD, p)[0])
     if override is not None:
         if not override > 0:
@@ -159,15 +181,14 @@ def _sample_axis(
 
 
 def _coordinates(
-    headers: np.ndarray, grid: Grid, p: str
+    fields: dict[int, np.ndarray], grid: Grid
 ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
-    scalar = th.read_field(headers, th.COORD_SCALAR_FIELD, p)
+    kept = grid.traces
+    scalar = fields[th.COORD_SCALAR_FIELD][kept]
     bytes_used = (th.CDP_X_FIELD, th.CDP_Y_FIELD)
-    x = th.read_field(headers, th.CDP_X_FIELD, p)
-    y = th.read_field(headers, th.CDP_Y_FIELD, p)
+    x, y = fields[th.CDP_X_FIELD][kept], fields[th.CDP_Y_FIELD][kept]
     if not (x.any() or y.any()):
-        sx = th.read_field(headers, th.SOURCE_X_FIELD, p)
-        sy = th.read_field(headers, th.SOURCE_Y_FIELD, p)
+        sx, sy = fields[th.SOURCE_X_FIELD][kept], fields[th.SOURCE_Y_FIELD][kept]
         if sx.any() or sy.any():
             log.info("CDP X/Y (bytes 181/185) are all zero; using source X/Y (bytes 73/77)")
             x, y, bytes_used = sx, sy, (th.SOURCE_X_FIELD, th.SOURCE_Y_FIELD)

@@ -119,7 +119,6 @@ def _write(scan: SegyScan, cube: np.ndarray, code: int, target: Path) -> int:
     out_dtype = np.dtype(
         [("header", "u1", (TRACE_HEADER_SIZE,)), ("data", layout.prefix + fmt.kind, (ns,))]
     )
-    headers = scan.records()["header"]
     with layout.path.open("rb") as src:
         head = bytearray(src.read(layout.first_trace_offset))
     head[BIN_FORMAT - 1 : BIN_FORMAT + 1] = code.to_bytes(2, layout.endian, signed=True)
@@ -129,7 +128,9 @@ def _write(scan: SegyScan, cube: np.ndarray, code: int, target: Path) -> int:
         for start in range(0, layout.trace_count, step):
             stop = min(start + step, layout.trace_count)
             block = np.empty(stop - start, dtype=out_dtype)
-            block["header"] = headers[start:stop]
+            records = scan.records(start, stop)
+            block["header"] = records["header"]
+            del records
             samples = cube[grid.il_index[start:stop], grid.xl_index[start:stop]]
             block["data"] = encode(samples, code, layout.endian)
             fh.write(block.tobytes())
