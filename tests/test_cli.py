@@ -36,11 +36,11 @@ def test_unknown_job_lists_the_jobs(capsys):
     assert "unknown job 'trian'" in err and "info" in err
 
 
-def test_help_and_info_do_not_import_torch_or_lightning(make_segy, tmp_path):
+def test_help_info_and_ingest_do_not_import_torch_or_lightning(make_segy, tmp_path):
     path = make_segy()
     code = (
         "import sys; from facies.cli import main; main(['--help']); "
-        f"main(['info', 'input={path}']); "
+        f"main(['info', 'input={path}']); main(['ingest', 'input={path}']); "
         "heavy = [m for m in ('torch', 'lightning') if m in sys.modules]; "
         "print('HEAVY', heavy)"
     )
@@ -114,3 +114,13 @@ def test_the_wheel_ships_its_configs(tmp_path):
     )  # fmt: skip
     assert str(site) in run.stdout  # the wheel's copy ran, not the source tree
     assert run.returncode == 2 and "no such file" in run.stderr, run.stderr
+
+
+def test_ingest_writes_a_store_and_prints_its_qc(make_segy, tmp_path):
+    path = make_segy()
+    run = facies("ingest", f"input={path}", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "5 inlines 10..14 x 4 crosslines 20..23" in run.stdout
+    assert (tmp_path / "data" / "cube.zarr" / "qc.json").is_file()
+    again = facies("ingest", f"input={path}", cwd=tmp_path)
+    assert again.returncode == 2 and "overwrite" in again.stderr

@@ -19,5 +19,7 @@ class Job:
 
 
 JOBS: dict[str, Job] = {
+    "synth": Job("facies.jobs.synth", "write the built-in synthetic survey (SEG-Y + labels)"),
+    "ingest": Job("facies.jobs.ingest", "SEG-Y (and labels) -> chunked survey store, with QC"),
     "info": Job("facies.jobs.info", "summarise a SEG-Y file: geometry, samples, format, header"),
 }

@@ -1,0 +1,63 @@
+"""Read a SEG-Y survey a block of inlines at a time, whatever the file's trace order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from facies.io.segy_reader import BLOCK_BYTES, decode_traces
+from facies.io.segy_scan import SegyScan
+from facies.names import DEAD_TRACE_FILL
+
+
+class InlineBlocks:
+    """Index of a scanned file's traces by inline, for block-wise reading.
+
+    Memory is bounded by one block of inlines (plus the per-trace index), not by the
+    file: only the traces of the block are mapped and decoded.
+    """
+
+    def __init__(self, scan: SegyScan, align: int = 1) -> None:
+        self.scan = scan
+        grid = scan.grid
+        self.order = np.argsort(grid.il_index, kind="stable")
+        self.sorted_il = grid.il_index[self.order]
+        nxl = grid.shape[1]
+        per_inline = nxl * scan.layout.samples_per_trace * 4
+        lines = max(1, BLOCK_BYTES // per_inline)
+        self.block_inlines = min(grid.shape[0], max(align, lines // align * align))
+
+    def ranges(self) -> Iterator[tuple[int, int]]:
+        """Inline index ranges ``(start, stop)`` of about BLOCK_BYTES each."""
+        nil = self.scan.grid.shape[0]
+        for start in range(0, nil, self.block_inlines):
+            yield start, min(start + self.block_inlines, nil)
+
+    def read(self, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Amplitudes of inline indices ``start:stop`` as (inlines, crosslines, samples).
+
+        Args:
+            start, stop: inline index range.
+            out: optional float32 buffer of at least ``stop - start`` inlines to reuse.
+        """
+        grid = self.scan.grid
+        nxl, ns = grid.shape[1], self.scan.layout.samples_per_trace
+        shape = (stop - start, nxl, ns)
+        block = np.empty(shape, np.float32) if out is None else out[: stop - start]
+        lo, hi = np.searchsorted(self.sorted_il, [start, stop])
+        picks = np.sort(self.order[lo:hi])  # positions in grid.traces, in file order
+        traces = grid.traces[picks]
+        flat = grid.il_index[picks] - start
+        flat = flat * nxl + grid.xl_index[picks]
+        contiguous = len(traces) == block.shape[0] * nxl and len(traces) > 0
+        contiguous = contiguous and traces[-1] - traces[0] == len(traces) - 1
+        if contiguous and np.array_equal(flat, np.arange(len(flat))):
+            decode_traces(self.scan, traces, block.reshape(-1, ns))
+            return block
+        block.fill(DEAD_TRACE_FILL)
+        if len(traces):
+            values = np.empty((len(traces), ns), dtype=np.float32)
+            decode_traces(self.scan, traces, values)
+            block.reshape(-1, ns)[flat] = values
+        return block

@@ -1,0 +1,38 @@
+"""``facies ingest input=survey.sgy [labels=...] [output=...]``: SEG-Y to survey store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from facies.errors import ConfigError
+from facies.io.store import SEGY_OPTIONS, ingest_segy, open_survey
+from facies.io.survey_qc import format_qc, survey_qc
+
+
+def run(cfg: DictConfig) -> dict:
+    """Ingest ``cfg.input`` into a zarr store and print its QC summary."""
+    if not cfg.get("input"):
+        raise ConfigError("facies ingest needs a SEG-Y file: facies ingest input=survey.sgy")
+    source = Path(cfg.input)
+    output = Path(cfg.output) if cfg.output else Path("data") / f"{source.stem}.zarr"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    classes = cfg.classes
+    if OmegaConf.is_list(classes):
+        classes = list(classes)
+    ingest_segy(
+        source,
+        output,
+        labels=cfg.labels,
+        ignore_label=cfg.ignore_label,
+        class_names=classes,
+        overwrite=cfg.overwrite,
+        **{key: cfg[key] for key in SEGY_OPTIONS},
+    )
+    qc = survey_qc(open_survey(output))
+    print(f"survey store: {output}")
+    print(format_qc(qc))
+    (output / "qc.json").write_text(json.dumps(qc, indent=2))
+    return qc
