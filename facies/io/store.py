@@ -29,7 +29,7 @@ from facies.names import AMPLITUDE, DIMS, LABELS
 log = logging.getLogger(__name__)
 
 #: Chunk edge along inline and crossline; samples are chunked by SAMPLE_CHUNK.
-LATERAL_CHUNK = 64
+LATERAL_CHUNK = 32
 SAMPLE_CHUNK = 1024
 #: Live traces sampled (at most) for the amplitude percentiles.
 STAT_TRACES = 4096
