@@ -2,14 +2,19 @@
 
 Used by the synthetic survey generator and by the tests, which make tiny files in
 every sample format, byte order and trace order with values that encode
-(inline, crossline, sample).
+(inline, crossline, sample). :func:`create_segy` takes the whole cube;
+:func:`inline_block_writer` and :func:`write_segy_blocks` take it a block of
+inlines at a time, for surveys larger than memory.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -108,7 +113,6 @@ def create_segy(
             f"{len(inlines)} inlines and {len(crosslines)} crosslines for a cube of {cube.shape}."
         )
     sample_format(spec.format_code, path)
-    prefix = ">" if spec.endian == "big" else "<"
     live = np.ones((nil, nxl), dtype=bool) if live is None else live
     il_idx, xl_idx = np.nonzero(live)  # inline-major order
     if spec.sorting == "crossline":
@@ -117,22 +121,137 @@ def create_segy(
     elif spec.sorting == "shuffled":
         order = np.random.default_rng(spec.seed).permutation(len(il_idx))
         il_idx, xl_idx = il_idx[order], xl_idx[order]
-    ntr = len(il_idx)
-    data = _encode(cube[il_idx, xl_idx], spec.format_code, spec.endian).view(np.uint8)
+    geometry = _Geometry(np.asarray(inlines), np.asarray(crosslines), ns, cdp_x, cdp_y, spec)
+    records = _records(geometry, il_idx, xl_idx, cube[il_idx, xl_idx], first_trace=0)
+    path = Path(path)
+    with atomic_target(path) as tmp, tmp.open("wb") as fh:
+        fh.write(_text_header(spec.text))
+        fh.write(_binary_header(spec, ns))
+        fh.write(records.tobytes())
+        fh.flush()
+        os.fsync(fh.fileno())
+    return path
+
+
+@contextmanager
+def inline_block_writer(
+    path: str | os.PathLike,
+    inlines: np.ndarray,
+    crosslines: np.ndarray,
+    n_samples: int,
+    *,
+    cdp_x: np.ndarray | None = None,
+    cdp_y: np.ndarray | None = None,
+    spec: SegySpec = SegySpec(),
+) -> Iterator[Callable[[np.ndarray], None]]:
+    """Write a full inline-sorted SEG-Y file block by block, so memory is bounded by a block.
+
+    Yields a function that takes the next block of whole inlines, shaped
+    (inlines in block, crosslines, samples), in order. The file appears at ``path``
+    only when the ``with`` block ends with every inline written; an exception or a
+    missing inline leaves nothing there. Headers are those :func:`create_segy`
+    writes for the same cube.
+
+    Args:
+        path: the file to write.
+        inlines, crosslines: line numbers of the whole survey's first two axes.
+        n_samples: samples per trace.
+        cdp_x, cdp_y: (inline, crossline) coordinates of the whole survey.
+        spec: layout of the file; ``spec.sorting`` must be "inline".
+    """
+    if spec.sorting != "inline":
+        raise FaciesError(
+            f"inline_block_writer writes inline-sorted files, not {spec.sorting!r}; "
+            "use create_segy for other trace orders."
+        )
+    sample_format(spec.format_code, path)
+    geometry = _Geometry(np.asarray(inlines), np.asarray(crosslines), n_samples, cdp_x, cdp_y, spec)
+    nil, nxl = len(geometry.inlines), len(geometry.crosslines)
+    done = 0
+    path = Path(path)
+    with atomic_target(path) as tmp, tmp.open("wb") as fh:
+        fh.write(_text_header(spec.text))
+        fh.write(_binary_header(spec, n_samples))
+
+        def write(block: np.ndarray) -> None:
+            nonlocal done
+            block = np.asarray(block)
+            if block.ndim != 3 or block.shape[1:] != (nxl, n_samples) or done + len(block) > nil:
+                raise FaciesError(
+                    f"{path}: a block of shape {block.shape} after {done} of {nil} inlines; "
+                    f"expected (k, {nxl}, {n_samples}) with k <= {nil - done}."
+                )
+            il_idx = np.repeat(np.arange(done, done + len(block)), nxl)
+            xl_idx = np.tile(np.arange(nxl), len(block))
+            traces = block.reshape(-1, n_samples)
+            fh.write(_records(geometry, il_idx, xl_idx, traces, first_trace=done * nxl).tobytes())
+            done += len(block)
+
+        yield write
+        if done != nil:
+            raise FaciesError(f"{path}: only {done} of {nil} inlines were written; no file made.")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def write_segy_blocks(
+    path: str | os.PathLike,
+    blocks: Iterable[np.ndarray],
+    inlines: np.ndarray,
+    crosslines: np.ndarray,
+    n_samples: int,
+    **options: Any,
+) -> Path:
+    """Write an iterator of inline blocks as one inline-sorted SEG-Y file, atomically.
+
+    Args:
+        path: the file to write.
+        blocks: (inlines in block, crosslines, samples) arrays, in inline order.
+        inlines, crosslines, n_samples: the whole survey's geometry.
+        **options: ``cdp_x``, ``cdp_y`` and ``spec``, as for :func:`inline_block_writer`.
+    """
+    with inline_block_writer(path, inlines, crosslines, n_samples, **options) as write:
+        for block in blocks:
+            write(block)
+    return Path(path)
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    inlines: np.ndarray
+    crosslines: np.ndarray
+    n_samples: int
+    cdp_x: np.ndarray | None
+    cdp_y: np.ndarray | None
+    spec: SegySpec
+
+
+def _records(
+    geo: _Geometry, il_idx: np.ndarray, xl_idx: np.ndarray, traces: np.ndarray, first_trace: int
+) -> np.ndarray:
+    """Trace headers and encoded samples of the traces at (il_idx, xl_idx), as bytes per row."""
+    spec, ntr, nxl = geo.spec, len(il_idx), len(geo.crosslines)
+    prefix = ">" if spec.endian == "big" else "<"
+    data = _encode(traces, spec.format_code, spec.endian).view(np.uint8)
     header = np.zeros((ntr, TRACE_HEADER_SIZE), dtype=np.uint8)
-    _put(header, 1, np.arange(1, ntr + 1), prefix)
-    _put(header, 5, np.arange(1, ntr + 1), prefix)
+    sequence = np.arange(first_trace + 1, first_trace + ntr + 1)
+    _put(header, 1, sequence, prefix)
+    _put(header, 5, sequence, prefix)
     _put(header, 21, il_idx * nxl + xl_idx + 1, prefix)
-    _put(header, spec.iline_byte, np.asarray(inlines)[il_idx], prefix)
-    _put(header, spec.xline_byte, np.asarray(crosslines)[xl_idx], prefix)
+    _put(header, spec.iline_byte, geo.inlines[il_idx], prefix)
+    _put(header, spec.xline_byte, geo.crosslines[xl_idx], prefix)
     _put(header, 71, spec.coord_scalar, prefix)
     factor = -spec.coord_scalar if spec.coord_scalar < 0 else 1.0 / max(spec.coord_scalar, 1)
-    for byte, coords in ((181, cdp_x), (185, cdp_y)):
+    for byte, coords in ((181, geo.cdp_x), (185, geo.cdp_y)):
         if coords is not None:
             _put(header, byte, np.rint(coords[il_idx, xl_idx] * factor).astype(np.int64), prefix)
     _put(header, 109, spec.delay_ms, prefix)
-    _put(header, 115, ns, prefix)
+    _put(header, 115, geo.n_samples, prefix)
     _put(header, 117, spec.sample_interval_us, prefix)
+    return np.concatenate([header, data.reshape(ntr, -1)], axis=1)
+
+
+def _binary_header(spec: SegySpec, ns: int) -> bytes:
     binary = np.zeros(400, dtype=np.uint8)
     for pos, value in ((3217, spec.sample_interval_us), (3221, ns), (3225, spec.format_code)):
         binary[pos - 3201 : pos - 3199] = np.frombuffer(
@@ -140,12 +259,4 @@ def create_segy(
         )
     binary[3501 - 3201] = 1  # SEG-Y revision 1.0
     binary[3503 - 3201 : 3505 - 3201] = np.frombuffer((1).to_bytes(2, spec.endian), np.uint8)
-    records = np.concatenate([header, data.reshape(ntr, -1)], axis=1)
-    path = Path(path)
-    with atomic_target(path) as tmp, tmp.open("wb") as fh:
-        fh.write(_text_header(spec.text))
-        fh.write(binary.tobytes())
-        fh.write(records.tobytes())
-        fh.flush()
-        os.fsync(fh.fileno())
-    return path
+    return binary.tobytes()
