@@ -124,3 +124,20 @@ def test_ingest_writes_a_store_and_prints_its_qc(make_segy, tmp_path):
     assert (tmp_path / "data" / "cube.zarr" / "qc.json").is_file()
     again = facies("ingest", f"input={path}", cwd=tmp_path)
     assert again.returncode == 2 and "overwrite" in again.stderr
+
+
+def test_synth_then_ingest_from_the_command_line(tmp_path):
+    run = facies("synth", "n_inlines=16", "n_crosslines=12", "n_samples=32", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    folder = tmp_path / "data" / "synthetic"
+    assert {p.name for p in folder.iterdir()} >= {"seismic.sgy", "labels.sgy", "classes.json"}
+    run = facies(
+        "ingest",
+        "input=data/synthetic/seismic.sgy",
+        "labels=data/synthetic/labels.sgy",
+        "classes=data/synthetic/classes.json",
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "16 inlines 100..115 x 12 crosslines 300..311" in run.stdout
+    assert "parallel:" in run.stdout  # class counts with names
