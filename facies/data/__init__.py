@@ -1,0 +1,1 @@
+"""From a survey to training batches: splits, tiling, normalisation, patches."""

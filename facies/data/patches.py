@@ -1,0 +1,129 @@
+"""Batches cut by indexing a survey held in memory (on the GPU when training there).
+
+No per-sample Python work: a batch of B patches is one gather of B x H x W values
+from the volume, with a validity mask for padding past section or split borders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from facies.data.tiling import INLINE_SECTION, PatchTable
+
+
+class Volume:
+    """Normalised amplitude and labels of a survey as tensors (inline, crossline, sample)."""
+
+    def __init__(self, amplitude: np.ndarray, labels: np.ndarray, ignore_index: int) -> None:
+        self.amplitude = torch.from_numpy(np.ascontiguousarray(amplitude, dtype=np.float32))
+        self.labels = torch.from_numpy(np.ascontiguousarray(labels, dtype=np.int64))
+        self.ignore_index = ignore_index
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.amplitude.shape)
+
+    def to(self, device: torch.device | str) -> Volume:
+        self.amplitude = self.amplitude.to(device)
+        self.labels = self.labels.to(device)
+        return self
+
+    def cut(
+        self,
+        table: PatchTable,
+        rows: np.ndarray,
+        size: tuple[int, int],
+        flip: np.ndarray | None = None,
+    ) -> dict:
+        """Patches ``rows`` of ``table`` as a batch dict: image (B,1,H,W), mask (B,H,W).
+
+        ``flip`` (bool per row) mirrors patches laterally within the same gather.
+        """
+        device = self.amplitude.device
+        h, w = size
+
+        def col(name: str) -> torch.Tensor:
+            return torch.as_tensor(getattr(table, name)[rows], device=device)[:, None, None]
+
+        kind, section = col("kind"), col("section")
+        offsets = torch.arange(w, device=device).expand(len(rows), 1, w)
+        if flip is not None:
+            mirrored = torch.as_tensor(flip, device=device)[:, None, None]
+            offsets = torch.where(mirrored, w - 1 - offsets, offsets)
+        lateral = col("lateral") + offsets
+        samples = col("sample") + torch.arange(h, device=device)[None, :, None]
+        valid = (lateral < col("lateral_hi")) & (samples < self.amplitude.shape[2])
+        lateral = torch.minimum(lateral, col("lateral_hi") - 1)
+        samples = samples.clamp(max=self.amplitude.shape[2] - 1)
+        is_inline = kind == INLINE_SECTION
+        il = torch.where(is_inline, section, lateral)
+        xl = torch.where(is_inline, lateral, section)
+        image = self.amplitude[il, xl, samples] * valid
+        mask = torch.where(valid, self.labels[il, xl, samples], self.ignore_index)
+        return {
+            "image": image[:, None],
+            "mask": mask,
+            "kind": kind[:, 0, 0],
+            "section": section[:, 0, 0],
+            "lateral": col("lateral")[:, 0, 0],
+            "sample": col("sample")[:, 0, 0],
+        }
+
+
+def augment(batch: dict, generator: torch.Generator, scale: float, noise: float) -> dict:
+    """Amplitude scaling and noise (lateral flips happen in :meth:`Volume.cut`)."""
+    image = batch["image"]
+    n = image.shape[0]
+    device = image.device
+    if scale:
+        factor = 1 + scale * (2 * torch.rand(n, generator=generator) - 1)
+        image = image * factor.to(device)[:, None, None, None]
+    if noise:
+        jitter = torch.randn(image.shape, generator=generator).to(device)
+        image = image + noise * jitter
+    return {**batch, "image": image}
+
+
+class PatchBatches:
+    """An epoch of batches over a patch table; shuffled and augmented when training."""
+
+    def __init__(
+        self,
+        volume: Volume,
+        table: PatchTable,
+        size: tuple[int, int],
+        batch_size: int,
+        shuffle: bool = False,
+        augmentation: dict | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.volume, self.table, self.size = volume, table, size
+        self.batch_size, self.shuffle = batch_size, shuffle
+        self.augmentation = augmentation or {}
+        self.generator = torch.Generator().manual_seed(seed)
+        self._rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return -(-len(self.table) // self.batch_size)
+
+    def __iter__(self) -> Iterator[dict]:
+        order = (
+            self._rng.permutation(len(self.table)) if self.shuffle else np.arange(len(self.table))
+        )
+        augmenting = self.augmentation.get("enabled", False)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            # lateral flips only: the sample axis is physical time or depth
+            flip = self._rng.random(len(rows)) < 0.5 if augmenting else None
+            batch = self.volume.cut(self.table, rows, self.size, flip)
+            if augmenting:
+                batch = augment(
+                    batch,
+                    self.generator,
+                    self.augmentation.get("amplitude_scale", 0.0),
+                    self.augmentation.get("noise", 0.0),
+                )
+            yield batch

@@ -1,0 +1,112 @@
+"""Figures people look at: sections, confusion matrices, training curves.
+
+matplotlib is imported inside each function (Agg backend), so importing facies does
+not pull it in.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def confusion_figure(confmat: np.ndarray, class_names: list[str], path: Path) -> Path:
+    """Row-normalised confusion matrix (rows: truth), with the counts' shares printed."""
+    plt = _pyplot()
+    matrix = np.asarray(confmat, dtype=np.float64)
+    shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    n = len(class_names)
+    fig, ax = plt.subplots(figsize=(1.1 * n + 2.5, 1.0 * n + 2))
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for i in range(n):
+        for j in range(n):
+            color = "white" if shares[i, j] > 0.5 else "black"
+            ax.text(j, i, f"{shares[i, j]:.2f}", ha="center", va="center", color=color)
+    ax.set_xticks(range(n), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(n), class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    fig.colorbar(image, ax=ax, label="share of the true class")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def section_figure(
+    seismic: np.ndarray,
+    panels: dict[str, np.ndarray],
+    class_names: list[str],
+    title: str,
+    path: Path,
+) -> Path:
+    """A section (samples x traces) beside label panels (truth, prediction, ...)."""
+    plt = _pyplot()
+    n = len(class_names)
+    cmap = plt.get_cmap("tab10" if n <= 10 else "tab20", n)
+    fig, axes = plt.subplots(1, 1 + len(panels), figsize=(4.2 * (1 + len(panels)), 4.6))
+    clip = np.percentile(np.abs(seismic), 99) or 1.0
+    axes[0].imshow(seismic, cmap="gray", vmin=-clip, vmax=clip, aspect="auto")
+    axes[0].set_title("seismic")
+    for ax, (name, labels) in zip(axes[1:], panels.items(), strict=True):
+        shown = np.ma.masked_less(labels, 0)
+        image = ax.imshow(shown, cmap=cmap, vmin=-0.5, vmax=n - 0.5, aspect="auto")
+        ax.set_title(name)
+    for ax in axes:
+        ax.set_xlabel("trace")
+    axes[0].set_ylabel("sample")
+    bar = fig.colorbar(image, ax=list(axes), ticks=range(n), fraction=0.025)
+    bar.ax.set_yticklabels(class_names)
+    fig.suptitle(title)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def curves_figure(metrics_csv: Path, path: Path) -> Path | None:
+    """Training loss and validation scores per epoch from Lightning's CSV log."""
+    if not metrics_csv.exists():
+        return None
+    rows = list(csv.DictReader(metrics_csv.open()))
+
+    def series(key: str) -> tuple[list[float], list[float]]:
+        xs, ys = [], []
+        for row in rows:
+            value = row.get(key, "")
+            if value not in ("", None) and not math.isnan(float(value)):
+                xs.append(float(row.get("epoch") or 0))
+                ys.append(float(value))
+        return xs, ys
+
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for key in ("train/loss", "val/loss"):
+        xs, ys = series(key)
+        if xs:
+            left.plot(xs, ys, ".-" if key.startswith("val") else "-", label=key, alpha=0.8)
+    left.set_xlabel("epoch")
+    left.set_ylabel("cross-entropy")
+    left.legend()
+    for key in ("val/miou", "val/pa", "val/mca", "val/fwiu"):
+        xs, ys = series(key)
+        if xs:
+            right.plot(xs, ys, ".-", label=key)
+    right.set_xlabel("epoch")
+    right.set_ylim(0, 1)
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
