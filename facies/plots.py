@@ -82,20 +82,21 @@ def curves_figure(metrics_csv: Path, path: Path) -> Path | None:
     rows = list(csv.DictReader(metrics_csv.open()))
 
     def series(key: str) -> tuple[list[float], list[float]]:
-        xs, ys = [], []
+        """Per-epoch mean of a logged value (steps of one epoch are averaged)."""
+        per_epoch: dict[float, list[float]] = {}
         for row in rows:
             value = row.get(key, "")
             if value not in ("", None) and not math.isnan(float(value)):
-                xs.append(float(row.get("epoch") or 0))
-                ys.append(float(value))
-        return xs, ys
+                per_epoch.setdefault(float(row.get("epoch") or 0), []).append(float(value))
+        xs = sorted(per_epoch)
+        return xs, [sum(per_epoch[x]) / len(per_epoch[x]) for x in xs]
 
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
     for key in ("train/loss", "val/loss"):
         xs, ys = series(key)
         if xs:
-            left.plot(xs, ys, ".-" if key.startswith("val") else "-", label=key, alpha=0.8)
+            left.plot(xs, ys, ".-", label=key)
     left.set_xlabel("epoch")
     left.set_ylabel("cross-entropy")
     left.legend()

@@ -1,0 +1,131 @@
+"""End to end on CPU with tiny settings: train, evaluate, resume, multirun, checkpoints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_module
+
+from facies.checkpoint import load_module, read_checkpoint
+from facies.errors import CheckpointError
+
+from .test_cli import facies
+
+TINY = [
+    "data.synthetic.n_inlines=40",
+    "data.synthetic.n_crosslines=24",
+    "data.synthetic.n_samples=32",
+    "data.patch=[16,16]",
+    "data.stride=[16,16]",
+    "model.depth=2",
+    "model.base_channels=4",
+    "trainer.max_epochs=2",
+    "trainer.log_every_n_steps=1",
+]
+
+
+def run_folder(stdout: str) -> Path:
+    return Path(stdout.rsplit("run folder: ", 1)[1].split()[0])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, Path]:
+    """One tiny training run shared by the tests below: (working folder, run folder)."""
+    cwd = tmp_path_factory.mktemp("train")
+    run = facies("train", *TINY, cwd=cwd)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return cwd, run_folder(run.stdout)
+
+
+def test_train_writes_every_output(trained):
+    _, out = trained
+    for name in (
+        "checkpoints/best.ckpt",
+        "checkpoints/last.ckpt",
+        "metrics.json",
+        "confusion_matrix.png",
+        "test_section.png",
+        "training_curves.png",
+        "logs/metrics.csv",
+        ".hydra/config.yaml",
+    ):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0 <= metrics["test"]["miou"] <= 1 and metrics["epochs"] == 2
+    assert len(metrics["confusion_matrix"]) == 6
+    assert metrics["splits"]["train"][1] < metrics["splits"]["val"][0]
+
+
+def test_checkpoint_is_plain_and_complete(trained):
+    _, out = trained
+    checkpoint = read_checkpoint(out / "checkpoints/best.ckpt")  # weights_only=True
+    hp = checkpoint["hyper_parameters"]
+    json.dumps(hp)  # plain containers only
+    assert hp["class_names"][0] == "parallel" and hp["patch"] == [16, 16]
+    assert set(hp["norm_stats"]) == {"low", "high", "scale"} and hp["sample_interval"] == 4.0
+    module = load_module(out / "checkpoints/best.ckpt")
+    logits = module(torch.zeros(1, 1, 32, 24))
+    assert logits.shape == (1, 6, 32, 24)
+
+
+def test_evaluate_reproduces_the_test_metrics(trained):
+    cwd, out = trained
+    run = facies("evaluate", f"checkpoint={out}/checkpoints/best.ckpt", *TINY[:5], cwd=cwd)
+    assert run.returncode == 0, run.stderr[-3000:]
+    evaluated = json.loads((run_folder(run.stdout) / "metrics.json").read_text())["test"]
+    trained_metrics = json.loads((out / "metrics.json").read_text())["test"]
+    assert evaluated["miou"] == pytest.approx(trained_metrics["miou"])
+    assert evaluated["support"] == trained_metrics["support"]
+
+
+def test_resume_continues_from_the_last_checkpoint(trained):
+    cwd, out = trained
+    more = [a for a in TINY if not a.startswith("trainer.max_epochs")] + ["trainer.max_epochs=3"]
+    run = facies("train", *more, f"resume={out}/checkpoints/last.ckpt", cwd=cwd)
+    assert run.returncode == 0, run.stderr[-3000:]
+    metrics = json.loads((run_folder(run.stdout) / "metrics.json").read_text())
+    assert metrics["epochs"] == 3
+    assert "Restoring states from the checkpoint" in run.stderr + run.stdout
+
+
+def test_multirun_gives_each_run_its_own_folder(trained):
+    cwd, _ = trained
+    run = facies("train", "-m", *TINY[:-2], "trainer.max_epochs=1", "model.base_channels=4,8",
+                 cwd=cwd)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    folders = sorted(p.parent for p in (cwd / "multirun").rglob("metrics.json"))
+    assert len(folders) == 2 and folders[0] != folders[1]
+
+
+def test_a_checkpoint_with_pickled_code_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    bad = tmp_path / "bad.ckpt"
+    torch.save({"hyper_parameters": Payload()}, bad)
+    with pytest.raises(CheckpointError, match="refusing to load"):
+        load_module(bad)
+    assert not marker.exists()
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_module(tmp_path / "nope.ckpt")
+
+
+@pytest.mark.parametrize("job", ["train", "evaluate", "info", "ingest", "synth"])
+@pytest.mark.parametrize("overrides", [[], ["trainer=cpu"], ["trainer=gpu"], ["trainer=ddp"]])
+def test_every_config_composes(job, overrides):
+    if overrides and job not in ("train", "evaluate"):
+        pytest.skip("no trainer in this job")
+    with initialize_config_module("facies.conf", version_base="1.3"):
+        cfg = compose(job, overrides=overrides)
+    assert cfg is not None
+    if job == "train":
+        assert cfg.model.name == "unet" and cfg.scheduler.T_max == cfg.trainer.max_epochs
