@@ -129,3 +129,31 @@ def test_every_config_composes(job, overrides):
     assert cfg is not None
     if job == "train":
         assert cfg.model.name == "unet" and cfg.scheduler.T_max == cfg.trainer.max_epochs
+
+
+def test_train_on_a_user_segy_pair(tmp_path):
+    from facies.synthetic import make_synthetic_survey
+
+    survey = make_synthetic_survey(
+        tmp_path / "mine", n_inlines=40, n_crosslines=24, n_samples=32, seed=5, figure=False
+    )
+    run = facies(
+        "train",
+        "data=segy",
+        f"data.seismic={survey.paths['seismic']}",
+        f"data.labels={survey.paths['labels']}",
+        f"data.classes={survey.paths['classes']}",
+        *TINY[3:-1],
+        "trainer.max_epochs=1",
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert (tmp_path / "data" / "seismic.zarr").is_dir()  # ingested once, reused after
+    metrics = json.loads((run_folder(run.stdout) / "metrics.json").read_text())
+    assert metrics["test"]["class_names"][0] == "parallel"
+
+
+def test_train_without_labels_says_how_to_fix_it(tmp_path):
+    run = facies("train", "data=segy", "data.seismic=x.sgy", "data.labels=null", cwd=tmp_path)
+    assert run.returncode == 2
+    assert "needs facies labels: data.labels=" in run.stderr
