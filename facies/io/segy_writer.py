@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,35 @@ def write_segy_like(
     scan = scan_segy(template, **options)
     _check_target(scan, out, overwrite)
     cube, code = _prepare_values(values, scan)
+    return _write_atomic(scan, lambda il, xl: cube[il, xl], code, out)
+
+
+def write_segy_streamed(
+    scan: SegyScan,
+    values_at: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    out: str | os.PathLike,
+    *,
+    integer: bool,
+    overwrite: bool = False,
+) -> Path:
+    """Like :func:`write_segy_like`, with values fetched block by block (bounded memory).
+
+    Args:
+        scan: the template, scanned with :func:`facies.io.scan_segy`.
+        values_at: returns the (k, samples) values of grid cells ``(il_index, xl_index)``
+            (k of them, in the template's trace order).
+        out: the new file.
+        integer: write 2-byte integers (labels) instead of IEEE floats.
+        overwrite: replace an existing ``out``.
+    """
+    out = Path(out)
+    _check_target(scan, out, overwrite)
+    return _write_atomic(scan, values_at, INT16 if integer else IEEE_FLOAT, out)
+
+
+def _write_atomic(scan: SegyScan, values_at: Callable, code: int, out: Path) -> Path:
     with atomic_target(out) as tmp:
-        expected = _write(scan, cube, code, tmp)
+        expected = _write(scan, values_at, code, tmp)
         size = tmp.stat().st_size
         if size != expected:
             raise OutputError(f"{out}: wrote {size} bytes where {expected} were expected.")
@@ -112,7 +140,7 @@ def _prepare_values(values: np.ndarray | xr.DataArray, scan: SegyScan) -> tuple[
     return values, IEEE_FLOAT
 
 
-def _write(scan: SegyScan, cube: np.ndarray, code: int, target: Path) -> int:
+def _write(scan: SegyScan, values_at: Callable, code: int, target: Path) -> int:
     layout, grid = scan.layout, scan.grid
     ns = layout.samples_per_trace
     fmt = SAMPLE_FORMATS[code]
@@ -131,7 +159,7 @@ def _write(scan: SegyScan, cube: np.ndarray, code: int, target: Path) -> int:
             records = scan.records(start, stop)
             block["header"] = records["header"]
             del records
-            samples = cube[grid.il_index[start:stop], grid.xl_index[start:stop]]
+            samples = values_at(grid.il_index[start:stop], grid.xl_index[start:stop])
             block["data"] = encode(samples, code, layout.endian)
             fh.write(block.tobytes())
         fh.flush()

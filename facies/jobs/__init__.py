@@ -22,6 +22,7 @@ JOBS: dict[str, Job] = {
     "synth": Job("facies.jobs.synth", "write the built-in synthetic survey (SEG-Y + labels)"),
     "ingest": Job("facies.jobs.ingest", "SEG-Y (and labels) -> chunked survey store, with QC"),
     "train": Job("facies.jobs.train", "train a model (U-Net by default) and test it"),
+    "predict": Job("facies.jobs.predict", "facies volume for a new survey, written as SEG-Y"),
     "evaluate": Job("facies.jobs.evaluate", "test metrics and figures for a checkpoint"),
     "info": Job("facies.jobs.info", "summarise a SEG-Y file: geometry, samples, format, header"),
 }

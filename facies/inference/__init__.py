@@ -1,0 +1,1 @@
+"""Prediction on whole surveys: sliding windows, blending, streaming, outputs."""

@@ -1,0 +1,107 @@
+"""Predict a whole survey, a block of inlines at a time, into a prediction store.
+
+Memory is bounded by one block (plus its halo for crossline windows), not by the
+survey. Inline sections are predicted whole; crossline windows sit on one grid along
+the inline axis for the whole survey, so a block, a process or a rerun gives exactly
+the probabilities that one pass over the survey would.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from facies.data.normalization import NormStats, normalize
+from facies.inference import prediction_store as ps
+from facies.inference.reader import SurveyReader
+from facies.inference.sections import predict_sections
+from facies.inference.windows import window_starts
+
+log = logging.getLogger(__name__)
+
+#: Class probabilities of one block take about this many bytes.
+BLOCK_BYTES = 256 * 2**20
+
+
+@dataclass(frozen=True)
+class PredictOptions:
+    """How to slide windows and what to keep."""
+
+    window: tuple[int, int]  # samples, traces
+    overlap: float = 0.5
+    directions: tuple[str, ...] = ("inline",)
+    batch_size: int = 16
+    probabilities: bool = False
+    block_inlines: int | None = None
+
+
+def block_size(shape: tuple[int, int, int], classes: int, options: PredictOptions) -> int:
+    """Inlines per block: a multiple of the store chunk, sized by BLOCK_BYTES."""
+    if options.block_inlines:
+        return max(1, options.block_inlines)
+    _, nxl, ns = shape
+    per_inline = classes * nxl * ns * 4
+    return max(ps.CHUNK, BLOCK_BYTES // per_inline // ps.CHUNK * ps.CHUNK)
+
+
+def predict_survey(
+    net: torch.nn.Module,
+    reader: SurveyReader,
+    stats: NormStats,
+    class_names: list[str],
+    store: Path,
+    options: PredictOptions,
+    inline_range: tuple[int, int] | None = None,
+    device: torch.device | str = "cpu",
+    resume: bool = False,
+) -> Path:
+    """Predict inline indices ``inline_range`` (all by default) into ``store``."""
+    nil = reader.shape[0]
+    ps.create_store(store, reader.coordinates(), class_names, options.probabilities)
+    first, last = inline_range or (0, nil)
+    step = block_size(reader.shape, len(class_names), options)
+    done = ps.done_blocks(store) if resume else set()
+    starts = window_starts(nil, options.window[1], options.overlap)
+    blocks = [(s, min(s + step, last)) for s in range(first, last, step)]
+    live = reader.live
+    for start, stop in tqdm(blocks, desc="predict", unit="block"):
+        if (start, stop) in done:
+            continue
+        probs = _block(net, reader, stats, len(class_names), options, start, stop, starts, device)
+        labels = probs.argmax(axis=0).astype(np.int16)
+        confidence = probs.max(axis=0)
+        dead = ~live[start:stop]
+        labels[dead] = ps.NO_TRACE
+        confidence[dead] = 0.0
+        result = {ps.FACIES: labels, ps.CONFIDENCE: confidence}
+        if options.probabilities:
+            result[ps.PROBABILITY] = probs
+        ps.write_block(store, start, stop, result)
+    return store
+
+
+def _block(net, reader, stats, classes, options, start, stop, starts, device) -> np.ndarray:
+    """Probabilities (classes, inlines, crosslines, samples) of inline indices start:stop."""
+    window, kw = options.window, dict(batch_size=options.batch_size, device=device)
+    lo, hi = start, stop
+    if "crossline" in options.directions:
+        near = starts[(starts < stop) & (starts + window[1] > start)]
+        lo, hi = int(near.min()), int(min(near.max() + window[1], reader.shape[0]))
+    data = normalize(reader.read(lo, hi), stats)  # (inlines, crosslines, samples)
+    inner = data[start - lo : stop - lo]
+    probs = predict_sections(net, inner.transpose(0, 2, 1), window, options.overlap, classes, **kw)
+    probs = probs.transpose(1, 0, 3, 2)  # (classes, inlines, crosslines, samples)
+    if "crossline" in options.directions:
+        sections = data.transpose(1, 2, 0)  # (crosslines, samples, inlines lo:hi)
+        local = near - lo
+        cross = predict_sections(
+            net, sections, window, options.overlap, classes, lateral_starts=local, **kw
+        )
+        cross = cross[..., start - lo : stop - lo].transpose(1, 3, 0, 2)
+        probs = (probs + cross) / 2
+    return probs

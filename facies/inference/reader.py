@@ -1,0 +1,76 @@
+"""What prediction reads: a SEG-Y file or a survey store, a block of inlines at a time."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from facies.io.inline_blocks import InlineBlocks
+from facies.io.segy_reader import survey_from_scan
+from facies.io.segy_scan import SegyScan, scan_segy
+from facies.io.store import open_survey
+from facies.names import AMPLITUDE, LIVE
+
+
+class SurveyReader:
+    """Blocks of amplitudes, the grid and its coordinates, from SEG-Y or a store.
+
+    ``template`` is the SEG-Y file whose headers the output takes: the input itself,
+    or the file a store was ingested from (None if that file is gone).
+    """
+
+    def __init__(self, path: str | os.PathLike, **segy_options: Any) -> None:
+        self.path = Path(path)
+        self.scan: SegyScan | None = None
+        if self.path.is_dir():
+            self.survey = open_survey(self.path)
+            source = Path(self.survey.attrs.get("source", ""))
+            self.template = source if source.is_file() else None
+            if self.template is not None:
+                self.scan = scan_segy(self.template, **segy_options)
+            self._blocks = None
+        else:
+            self.scan = scan_segy(self.path, **segy_options)
+            shape = (*self.scan.grid.shape, self.scan.layout.samples_per_trace)
+            empty = np.broadcast_to(np.float32(0), shape)
+            self.survey = survey_from_scan(self.scan, empty).drop_vars(AMPLITUDE)
+            self.template = self.path
+            self._blocks = InlineBlocks(self.scan)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.survey.sizes[d] for d in ("inline", "crossline", "sample"))
+
+    @property
+    def live(self) -> np.ndarray:
+        return np.asarray(self.survey[LIVE].values)
+
+    @property
+    def sample_interval(self) -> float:
+        return float(self.survey.attrs.get("sample_interval", 0.0))
+
+    def coordinates(self) -> xr.Dataset:
+        """The survey without its cubes: coordinates, live mask and attributes."""
+        return self.survey.drop_vars([v for v in self.survey.data_vars if v != LIVE])
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Amplitudes of inline indices ``start:stop`` as float32 (inlines, crosslines, samples)."""
+        if self._blocks is not None:
+            return self._blocks.read(start, stop)
+        return np.asarray(self.survey[AMPLITUDE][start:stop].values, dtype=np.float32)
+
+    def sample_amplitudes(self, count: int = 2000, seed: int = 0) -> np.ndarray:
+        """Amplitudes of up to ``count`` live traces spread over the survey (for statistics)."""
+        nil = self.shape[0]
+        rng = np.random.default_rng(seed)
+        picks = np.unique(rng.integers(0, nil, size=min(nil, 16)))
+        traces = []
+        for il in picks:
+            section = self.read(int(il), int(il) + 1)[0]
+            live = self.live[il]
+            traces.append(section[live][: max(1, count // len(picks))])
+        return np.concatenate(traces) if traces else np.zeros((0, self.shape[2]), np.float32)

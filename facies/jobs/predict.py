@@ -1,0 +1,69 @@
+"""``facies predict checkpoint=... input=new.sgy [output=facies.sgy]``: a facies volume."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from facies.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def run(cfg: DictConfig) -> dict:
+    """Predict a survey into a store, then (when complete) write the facies SEG-Y."""
+    if not cfg.get("checkpoint") or not cfg.get("input"):
+        raise ConfigError("facies predict needs checkpoint=<best.ckpt> and input=<survey.sgy>.")
+    import torch
+
+    from facies.checkpoint import load_module
+    from facies.inference import checks
+    from facies.inference import prediction_store as ps
+    from facies.inference.figures import prediction_figure
+    from facies.inference.predict import PredictOptions, predict_survey
+    from facies.inference.reader import SurveyReader
+    from facies.io.segy_writer import write_segy_streamed
+    from facies.io.store import SEGY_OPTIONS
+    from facies.jobs.train import run_dir
+
+    out = run_dir()
+    module = load_module(cfg.checkpoint)
+    hp = module.hparams
+    reader = SurveyReader(cfg.input, **{key: cfg[key] for key in SEGY_OPTIONS})
+    checks.check_compatible(hp, reader, allow_mismatch=cfg.allow_mismatch)
+    stats = checks.normalisation(hp, reader, cfg.normalization)
+    device = torch.device("cuda" if torch.cuda.is_available() and cfg.device != "cpu" else "cpu")
+    module.to(device)
+    window = tuple(cfg.window) if cfg.window else tuple(hp.patch)
+    options = PredictOptions(
+        window=window,
+        overlap=cfg.overlap,
+        directions=tuple(cfg.directions),
+        batch_size=cfg.batch_size,
+        probabilities=cfg.probabilities,
+        block_inlines=cfg.block_inlines,
+    )
+    store = Path(cfg.store) if cfg.store else out / "prediction.zarr"
+    inline_range = checks.inline_range(cfg.inlines, reader)
+    names = list(hp.class_names)
+    predict_survey(
+        module.net, reader, stats, names, store, options, inline_range, device, cfg.resume
+    )
+    result = {"store": str(store)}
+    if inline_range is not None and not cfg.write_segy:
+        print(f"predicted inline indices {inline_range[0]}:{inline_range[1]} into {store}")
+        return result
+    ps.check_complete(store, reader.shape[0])
+    if reader.scan is None:
+        log.warning("the store's source SEG-Y is gone; the facies are in %s only", store)
+    else:
+        output = Path(cfg.output) if cfg.output else out / "facies.sgy"
+        write_segy_streamed(
+            reader.scan, ps.BoxReader(store), output, integer=True, overwrite=cfg.overwrite
+        )
+        result["segy"] = str(output)
+    result["figure"] = str(prediction_figure(reader, store, names, stats, out / "prediction.png"))
+    print("\n".join(f"{key}: {value}" for key, value in result.items()))
+    return result

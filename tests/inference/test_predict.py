@@ -1,0 +1,127 @@
+"""Whole-survey prediction: coverage, exactness across blocks and processes, SEG-Y out."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from facies.checkpoint import load_module
+from facies.data.normalization import NormStats
+from facies.errors import CheckpointError
+from facies.inference import checks
+from facies.inference import prediction_store as ps
+from facies.inference.predict import PredictOptions, predict_survey
+from facies.inference.reader import SurveyReader
+from facies.io import open_segy
+
+from ..conftest import encoded_cube
+from ..test_cli import facies
+from .conftest import CLASSES, make_checkpoint
+
+STATS = NormStats(-2000.0, 2000.0, 2000.0)
+
+
+def predict(path, store, **options):
+    module = load_module(make_checkpoint(store.parent / "m.ckpt"))
+    defaults = {"window": (8, 8), "overlap": 0.5}
+    opts = PredictOptions(**{**defaults, **options})
+    predict_survey(module.net, SurveyReader(path), STATS, CLASSES, store, opts)
+    return ps.open_prediction(store)
+
+
+def test_every_live_sample_is_predicted_on_an_odd_sized_survey(make_segy, tmp_path):
+    live = np.ones((7, 11), dtype=bool)
+    live[2, 3] = live[6, :4] = False
+    path = make_segy(inlines=range(1, 8), crosslines=range(1, 12), ns=13, live=live)
+    result = predict(path, tmp_path / "p.zarr", block_inlines=3)
+    facies = result[ps.FACIES].values
+    assert facies.shape == (7, 11, 13)
+    assert (facies[live] >= 0).all() and (facies[live] < 3).all()
+    assert (facies[~live] == ps.NO_TRACE).all()
+    confidence = result[ps.CONFIDENCE].values
+    assert (confidence[live] >= 1 / 3 - 1e-6).all() and (confidence[live] <= 1).all()
+
+
+@pytest.mark.parametrize("directions", [("inline",), ("inline", "crossline")])
+def test_blocks_do_not_change_the_result(make_segy, tmp_path, directions):
+    path = make_segy(inlines=range(1, 21), crosslines=range(1, 10), ns=16)
+    one = predict(path, tmp_path / "a.zarr", block_inlines=100, directions=directions,
+                  probabilities=True)  # fmt: skip
+    many = predict(path, tmp_path / "b.zarr", block_inlines=3, directions=directions,
+                   probabilities=True)  # fmt: skip
+    np.testing.assert_allclose(one[ps.PROBABILITY].values, many[ps.PROBABILITY].values,
+                               atol=1e-6)  # fmt: skip
+    np.testing.assert_array_equal(one[ps.FACIES].values, many[ps.FACIES].values)
+
+
+def test_mismatched_sample_interval_or_classes_are_refused(make_segy, tmp_path):
+    reader = SurveyReader(make_segy(sample_interval_us=2000))
+    module = load_module(make_checkpoint(tmp_path / "m.ckpt"))
+    with pytest.raises(CheckpointError, match=r"sample interval 2 differs.*allow_mismatch"):
+        checks.check_compatible(module.hparams, reader)
+    checks.check_compatible(module.hparams, reader, allow_mismatch=True)
+
+
+def test_amplitudes_unlike_the_training_ones_warn(make_segy, tmp_path, caplog):
+    reader = SurveyReader(make_segy(cube=encoded_cube(range(10, 15), range(20, 24), 8) * 100))
+    module = load_module(make_checkpoint(tmp_path / "m.ckpt"))
+    stats = checks.normalisation(module.hparams, reader, "checkpoint")
+    assert stats == STATS and "normalization=survey" in caplog.text
+    assert checks.normalisation(module.hparams, reader, "survey").scale > 100_000
+
+
+def test_predict_job_writes_segy_with_the_input_headers(make_segy, tmp_path):
+    live = np.ones((6, 5), dtype=bool)
+    live[1, 1] = False
+    path = make_segy(inlines=range(1, 7), crosslines=range(1, 6), ns=12, live=live,
+                     sorting="crossline", format_code=1)  # fmt: skip
+    ckpt = make_checkpoint(tmp_path / "m.ckpt")
+    out = tmp_path / "facies.sgy"
+    run = facies("predict", f"checkpoint={ckpt}", f"input={path}", f"output={out}",
+                 "sample_interval=4", cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    raw_in, raw_out = path.read_bytes(), out.read_bytes()
+    assert raw_out[:3224] == raw_in[:3224] and raw_out[3226:3600] == raw_in[3226:3600]
+    trace_in, trace_out = 240 + 12 * 4, 240 + 12 * 2
+    count = (len(raw_in) - 3600) // trace_in
+    assert (len(raw_out) - 3600) // trace_out == count == 29  # missing trace still missing
+    for k in range(count):
+        a = raw_in[3600 + k * trace_in : 3600 + k * trace_in + 240]
+        assert a == raw_out[3600 + k * trace_out : 3600 + k * trace_out + 240]
+    labels = open_segy(out)["amplitude"].values
+    assert set(np.unique(labels[live])) <= {0, 1, 2}
+
+
+def test_two_processes_on_inline_ranges_match_one(make_segy, tmp_path):
+    path = make_segy(inlines=range(1, 13), crosslines=range(1, 7), ns=8)
+    ckpt = make_checkpoint(tmp_path / "m.ckpt")
+    common = [f"checkpoint={ckpt}", f"input={path}", "directions=[inline,crossline]"]
+    exe = shutil.which("facies")
+    store = tmp_path / "shared.zarr"
+    parts = [
+        subprocess.Popen([exe, "predict", *common, f"store={store}", f"inlines={rng}"],
+                         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for rng in ("[1,6]", "[7,12]")
+    ]  # fmt: skip
+    for part in parts:
+        _, err = part.communicate(timeout=300)
+        assert part.returncode == 0, err.decode()[-2000:]
+    split_out = tmp_path / "split.sgy"
+    final = facies("predict", *common, f"store={store}", "inlines=[1,12]", "write_segy=true",
+                   "resume=true", f"output={split_out}", cwd=tmp_path)  # fmt: skip
+    assert final.returncode == 0, final.stderr[-2000:]
+    single_out = tmp_path / "single.sgy"
+    single = facies("predict", *common, f"output={single_out}", cwd=tmp_path)
+    assert single.returncode == 0, single.stderr[-2000:]
+    assert split_out.read_bytes() == single_out.read_bytes()
+
+
+def test_segy_is_not_written_while_inlines_are_missing(make_segy, tmp_path):
+    path = make_segy(inlines=range(1, 13), crosslines=range(1, 7), ns=8)
+    ckpt = make_checkpoint(tmp_path / "m.ckpt")
+    run = facies("predict", f"checkpoint={ckpt}", f"input={path}", f"store={tmp_path}/s.zarr",
+                 "inlines=[1,6]", "write_segy=true", cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 2 and "6 inline(s) have no prediction yet" in run.stderr
