@@ -25,7 +25,7 @@ from facies.inference.windows import window_starts
 log = logging.getLogger(__name__)
 
 #: Class probabilities of one block take about this many bytes.
-BLOCK_BYTES = 256 * 2**20
+BLOCK_BYTES = 48 * 2**20
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,9 @@ FACIES = "facies"
 CONFIDENCE = "confidence"
 PROBABILITY = "probability"
 CLASS = "class"
-#: Chunk edge along inline and crossline; blocks of inlines are multiples of it.
-CHUNK = 32
+#: Chunk size along inline (blocks of inlines are multiples of it) and crossline.
+CHUNK = 4
+LATERAL_CHUNK = 64
 #: Facies value of cells without a trace.
 NO_TRACE = -1
 
@@ -50,7 +51,7 @@ def create_store(
         meta.to_zarr(tmp, mode="w", consolidated=False)
         group = zarr.open_group(tmp, mode="a")
         nil, nxl, ns = (coordinates.sizes[d] for d in DIMS)
-        chunks = (CHUNK, CHUNK, ns)
+        chunks = (CHUNK, LATERAL_CHUNK, ns)
         group.create_array(FACIES, shape=(nil, nxl, ns), chunks=chunks, dtype=np.int16,
                            fill_value=NO_TRACE, dimension_names=list(DIMS))  # fmt: skip
         group.create_array(CONFIDENCE, shape=(nil, nxl, ns), chunks=chunks, dtype=np.float32,

@@ -18,7 +18,7 @@ def run(cfg: DictConfig) -> dict:
         raise ConfigError("facies predict needs checkpoint=<best.ckpt> and input=<survey.sgy>.")
     import torch
 
-    from facies.checkpoint import load_module
+    from facies.checkpoint import load_network
     from facies.inference import checks
     from facies.inference import prediction_store as ps
     from facies.inference.figures import prediction_figure
@@ -29,14 +29,13 @@ def run(cfg: DictConfig) -> dict:
     from facies.jobs.train import run_dir
 
     out = run_dir()
-    module = load_module(cfg.checkpoint)
-    hp = module.hparams
+    net, hp = load_network(cfg.checkpoint)
     reader = SurveyReader(cfg.input, **{key: cfg[key] for key in SEGY_OPTIONS})
     checks.check_compatible(hp, reader, allow_mismatch=cfg.allow_mismatch)
     stats = checks.normalisation(hp, reader, cfg.normalization)
     device = torch.device("cuda" if torch.cuda.is_available() and cfg.device != "cpu" else "cpu")
-    module.to(device)
-    window = tuple(cfg.window) if cfg.window else tuple(hp.patch)
+    net.to(device)
+    window = tuple(cfg.window) if cfg.window else tuple(hp["patch"])
     options = PredictOptions(
         window=window,
         overlap=cfg.overlap,
@@ -47,10 +46,8 @@ def run(cfg: DictConfig) -> dict:
     )
     store = Path(cfg.store) if cfg.store else out / "prediction.zarr"
     inline_range = checks.inline_range(cfg.inlines, reader)
-    names = list(hp.class_names)
-    predict_survey(
-        module.net, reader, stats, names, store, options, inline_range, device, cfg.resume
-    )
+    names = list(hp["class_names"])
+    predict_survey(net, reader, stats, names, store, options, inline_range, device, cfg.resume)
     result = {"store": str(store)}
     if inline_range is not None and not cfg.write_segy:
         print(f"predicted inline indices {inline_range[0]}:{inline_range[1]} into {store}")

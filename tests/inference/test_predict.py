@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from facies.checkpoint import load_module
+from facies.checkpoint import load_network
 from facies.data.normalization import NormStats
 from facies.errors import CheckpointError
 from facies.inference import checks
@@ -25,10 +26,10 @@ STATS = NormStats(-2000.0, 2000.0, 2000.0)
 
 
 def predict(path, store, **options):
-    module = load_module(make_checkpoint(store.parent / "m.ckpt"))
+    net, _ = load_network(make_checkpoint(store.parent / "m.ckpt"))
     defaults = {"window": (8, 8), "overlap": 0.5}
     opts = PredictOptions(**{**defaults, **options})
-    predict_survey(module.net, SurveyReader(path), STATS, CLASSES, store, opts)
+    predict_survey(net, SurveyReader(path), STATS, CLASSES, store, opts)
     return ps.open_prediction(store)
 
 
@@ -59,18 +60,18 @@ def test_blocks_do_not_change_the_result(make_segy, tmp_path, directions):
 
 def test_mismatched_sample_interval_or_classes_are_refused(make_segy, tmp_path):
     reader = SurveyReader(make_segy(sample_interval_us=2000))
-    module = load_module(make_checkpoint(tmp_path / "m.ckpt"))
+    _, hp = load_network(make_checkpoint(tmp_path / "m.ckpt"))
     with pytest.raises(CheckpointError, match=r"sample interval 2 differs.*allow_mismatch"):
-        checks.check_compatible(module.hparams, reader)
-    checks.check_compatible(module.hparams, reader, allow_mismatch=True)
+        checks.check_compatible(hp, reader)
+    checks.check_compatible(hp, reader, allow_mismatch=True)
 
 
 def test_amplitudes_unlike_the_training_ones_warn(make_segy, tmp_path, caplog):
     reader = SurveyReader(make_segy(cube=encoded_cube(range(10, 15), range(20, 24), 8) * 100))
-    module = load_module(make_checkpoint(tmp_path / "m.ckpt"))
-    stats = checks.normalisation(module.hparams, reader, "checkpoint")
+    _, hp = load_network(make_checkpoint(tmp_path / "m.ckpt"))
+    stats = checks.normalisation(hp, reader, "checkpoint")
     assert stats == STATS and "normalization=survey" in caplog.text
-    assert checks.normalisation(module.hparams, reader, "survey").scale > 100_000
+    assert checks.normalisation(hp, reader, "survey").scale > 100_000
 
 
 def test_predict_job_writes_segy_with_the_input_headers(make_segy, tmp_path):
@@ -117,6 +118,19 @@ def test_two_processes_on_inline_ranges_match_one(make_segy, tmp_path):
     single = facies("predict", *common, f"output={single_out}", cwd=tmp_path)
     assert single.returncode == 0, single.stderr[-2000:]
     assert split_out.read_bytes() == single_out.read_bytes()
+
+
+def test_predict_does_not_import_lightning(make_segy, tmp_path):
+    path = make_segy()
+    ckpt = make_checkpoint(tmp_path / "m.ckpt")
+    code = (
+        "import sys; from facies.cli import main; "
+        f"main(['predict', 'checkpoint={ckpt}', 'input={path}']); "
+        "print('LIGHTNING', 'lightning' in sys.modules)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300)  # fmt: skip
+    assert "LIGHTNING False" in run.stdout, run.stderr[-2000:]
 
 
 def test_segy_is_not_written_while_inlines_are_missing(make_segy, tmp_path):
