@@ -68,7 +68,7 @@ def child(args: list[str]) -> None:
 def measure(segy: Path, checkpoint: Path, extra: list[str]) -> dict:
     out = BENCH / f"{segy.parent.name}-facies.sgy"
     args = [f"checkpoint={checkpoint}", f"input={segy}", f"output={out}", "overwrite=true",
-            "overlap=0.25", *extra]  # fmt: skip
+            "overlap=0.25", "figure=false", *extra]  # fmt: skip
     run = subprocess.run(
         [sys.executable, __file__, "--child", *args], capture_output=True, text=True
     )

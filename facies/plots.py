@@ -111,3 +111,32 @@ def curves_figure(metrics_csv: Path, path: Path) -> Path | None:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def prediction_figure(
+    rows: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
+    class_names: list[str],
+    path: Path,
+) -> Path:
+    """One row per section: seismic | predicted facies | confidence (max probability)."""
+    plt = _pyplot()
+    n = len(class_names)
+    cmap = plt.get_cmap("tab10" if n <= 10 else "tab20", n)
+    fig, axes = plt.subplots(len(rows), 3, figsize=(13, 4.2 * len(rows)), squeeze=False)
+    for (title, seismic, facies, confidence), (a, b, c) in zip(rows, axes, strict=True):
+        clip = np.percentile(np.abs(seismic), 99) or 1.0
+        a.imshow(seismic, cmap="gray", vmin=-clip, vmax=clip, aspect="auto")
+        a.set_title(f"{title}: seismic")
+        classes = b.imshow(np.ma.masked_less(facies, 0), cmap=cmap, vmin=-0.5, vmax=n - 0.5,
+                           aspect="auto")  # fmt: skip
+        b.set_title("facies")
+        shown = c.imshow(confidence, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+        c.set_title("confidence")
+        a.set_ylabel("sample")
+        bar = fig.colorbar(classes, ax=b, ticks=range(n), fraction=0.046)
+        bar.ax.set_yticklabels(class_names)
+        fig.colorbar(shown, ax=c, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

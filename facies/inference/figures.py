@@ -1,4 +1,4 @@
-"""A picture of a prediction: seismic, facies and confidence on a few sections."""
+"""A picture of a prediction: seismic, facies and confidence on the middle sections."""
 
 from __future__ import annotations
 
@@ -15,17 +15,30 @@ from facies.inference.reader import SurveyReader
 def prediction_figure(
     reader: SurveyReader, store: Path, names: list[str], stats: NormStats, path: Path
 ) -> Path:
-    """The middle inline: seismic | facies | confidence."""
+    """The middle inline and the middle crossline: seismic | facies | confidence."""
     prediction = ps.open_prediction(store)
-    middle = reader.shape[0] // 2
-    seismic = normalize(reader.read(middle, middle + 1)[0], stats).T
-    facies = np.asarray(prediction[ps.FACIES][middle].values).T
-    confidence = np.asarray(prediction[ps.CONFIDENCE][middle].values).T
-    inline = int(reader.survey["inline"].values[middle])
-    return plots.section_figure(
-        seismic,
-        {"facies": facies},
-        names,
-        f"inline {inline}: prediction (mean confidence {confidence[facies >= 0].mean():.2f})",
-        path,
-    )
+    nil, nxl, _ = reader.shape
+    il, xl = nil // 2, nxl // 2
+    inline_number = int(reader.survey["inline"].values[il])
+    crossline_number = int(reader.survey["crossline"].values[xl])
+    seismic_il = normalize(reader.read(il, il + 1)[0], stats).T
+    rows = [
+        (
+            f"inline {inline_number}",
+            seismic_il,
+            np.asarray(prediction[ps.FACIES][il].values).T,
+            np.asarray(prediction[ps.CONFIDENCE][il].values).T,
+        )
+    ]
+    if nil > 1:
+        # a crossline needs every inline; read it from the survey a block at a time
+        seismic_xl = np.stack([normalize(reader.read(i, i + 1)[0, xl], stats) for i in range(nil)])
+        rows.append(
+            (
+                f"crossline {crossline_number}",
+                seismic_xl.T,
+                np.asarray(prediction[ps.FACIES][:, xl].values).T,
+                np.asarray(prediction[ps.CONFIDENCE][:, xl].values).T,
+            )
+        )
+    return plots.prediction_figure(rows, names, path)

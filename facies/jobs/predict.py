@@ -61,6 +61,8 @@ def run(cfg: DictConfig) -> dict:
             reader.scan, ps.BoxReader(store), output, integer=True, overwrite=cfg.overwrite
         )
         result["segy"] = str(output)
-    result["figure"] = str(prediction_figure(reader, store, names, stats, out / "prediction.png"))
+    if cfg.figure:
+        figure = prediction_figure(reader, store, names, stats, out / "prediction.png")
+        result["figure"] = str(figure)
     print("\n".join(f"{key}: {value}" for key, value in result.items()))
     return result
