@@ -13,6 +13,7 @@ import torch
 
 from facies import plots
 from facies.data.datamodule import IGNORE_INDEX, SurveyDataModule
+from facies.data.traces import cut_traces
 from facies.metrics import scores_table
 from facies.module import FaciesModule
 
@@ -52,23 +53,38 @@ def report(
 
 
 @torch.no_grad()
-def _section(module: FaciesModule, datamodule: SurveyDataModule, path: Path) -> None:
-    """The middle test inline as seismic | truth | prediction."""
+def test_section(module: FaciesModule, datamodule: SurveyDataModule) -> dict:
+    """The middle test inline: seismic, truth and prediction (samples x traces), -1 unlabelled."""
     split = datamodule.splits["test"]
     table = datamodule.tables["test"]
     row = np.array([len(split) // 2])
     batch = datamodule.volume.cut(table, row, datamodule.section_size)
-    image = batch["image"].to(module.device)
-    predicted = module(image).argmax(1)[0].cpu().numpy()
     mask = batch["mask"][0].cpu().numpy()
     _, nxl, ns = datamodule.volume.shape
-    predicted = np.where(mask[:ns, :nxl] == IGNORE_INDEX, -1, predicted[:ns, :nxl])
-    truth = np.where(mask[:ns, :nxl] == IGNORE_INDEX, -1, mask[:ns, :nxl])
-    inline = int(datamodule.survey["inline"].values[split.start + len(split) // 2])
+    module.eval()
+    if datamodule.mode == "traces":  # one trace at a time, as the LSTM sees them
+        il = np.full(nxl, split.start + len(split) // 2)
+        traces = cut_traces(datamodule.volume, il, np.arange(nxl), split, datamodule.neighbourhood)
+        predicted = module(traces["trace"].to(module.device)).argmax(1).T.cpu().numpy()
+        predicted = np.pad(predicted, ((0, mask.shape[0] - ns), (0, mask.shape[1] - nxl)))
+    else:
+        predicted = module(batch["image"].to(module.device)).argmax(1)[0].cpu().numpy()
+    unlabelled = mask[:ns, :nxl] == IGNORE_INDEX
+    return {
+        "inline": int(datamodule.survey["inline"].values[split.start + len(split) // 2]),
+        "seismic": batch["image"][0, 0, :ns, :nxl].cpu().numpy(),
+        "truth": np.where(unlabelled, -1, mask[:ns, :nxl]),
+        "prediction": np.where(unlabelled, -1, predicted[:ns, :nxl]),
+    }
+
+
+def _section(module: FaciesModule, datamodule: SurveyDataModule, path: Path) -> None:
+    """The middle test inline as seismic | truth | prediction."""
+    section = test_section(module, datamodule)
     plots.section_figure(
-        batch["image"][0, 0, :ns, :nxl].cpu().numpy(),
-        {"truth": truth, "prediction": predicted},
+        section["seismic"],
+        {"truth": section["truth"], "prediction": section["prediction"]},
         list(module.hparams.class_names),
-        f"test inline {inline}",
+        f"test inline {section['inline']}",
         path,
     )

@@ -112,14 +112,19 @@ class FaciesModule(L.LightningModule):
             loss = loss + self.hparams.dice_weight * dice_loss(logits.float(), mask, ignore)
         return loss
 
+    @staticmethod
+    def inputs(batch: dict) -> torch.Tensor:
+        """Sections (``image``) for the U-Net, traces (``trace``) for the LSTM."""
+        return batch["image"] if "image" in batch else batch["trace"]
+
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        logits = self(batch["image"])
+        logits = self(self.inputs(batch))
         loss = self.loss(logits, batch["mask"])
         self.log("train/loss", loss, prog_bar=True, batch_size=len(logits))
         return loss
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        logits = self(batch["image"])
+        logits = self(self.inputs(batch))
         self.log("val/loss", self.loss(logits, batch["mask"]), batch_size=len(logits))
         self.val_confusion.update(logits, batch["mask"])
 
@@ -127,7 +132,7 @@ class FaciesModule(L.LightningModule):
         self._log_scores("val", self.val_confusion)
 
     def test_step(self, batch: dict, batch_idx: int) -> None:
-        logits = self(batch["image"])
+        logits = self(self.inputs(batch))
         self.test_confusion.update(logits, batch["mask"])
 
     def on_test_epoch_end(self) -> None:

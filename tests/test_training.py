@@ -119,7 +119,7 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path):
         load_module(tmp_path / "nope.ckpt")
 
 
-@pytest.mark.parametrize("job", ["train", "evaluate", "info", "ingest", "synth"])
+@pytest.mark.parametrize("job", ["train", "evaluate", "predict", "info", "ingest", "synth"])
 @pytest.mark.parametrize("overrides", [[], ["trainer=cpu"], ["trainer=gpu"], ["trainer=ddp"]])
 def test_every_config_composes(job, overrides):
     if overrides and job not in ("train", "evaluate"):

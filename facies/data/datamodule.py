@@ -13,6 +13,7 @@ from facies.data.normalization import NormStats, estimate_stats, normalize
 from facies.data.patches import PatchBatches, Volume
 from facies.data.splits import InlineRange, make_splits
 from facies.data.tiling import PatchTable, patch_table
+from facies.data.traces import TraceBatches
 from facies.errors import ConfigError
 from facies.names import AMPLITUDE, LABELS, LIVE
 
@@ -51,8 +52,13 @@ class SurveyDataModule(L.LightningDataModule):
         augmentation: dict | None = None,
         norm_stats: dict | None = None,
         seed: int = 0,
+        mode: str = "patches",
+        neighbourhood: int = 0,
     ) -> None:
         super().__init__()
+        if mode not in ("patches", "traces"):
+            raise ConfigError(f"data mode must be 'patches' or 'traces', not {mode!r}.")
+        self.mode, self.neighbourhood = mode, neighbourhood
         if LABELS not in survey:
             raise ConfigError("the survey has no labels; ingest it with labels=... first.")
         self.survey = survey
@@ -145,9 +151,14 @@ class SurveyDataModule(L.LightningDataModule):
         if self.volume is not None:
             self.volume.to(device)
 
-    def _batches(self, name: str, train: bool) -> PatchBatches:
+    def _batches(self, name: str, train: bool) -> PatchBatches | TraceBatches:
         if name not in self.tables:
             raise ConfigError(f"the splits have no {name} block: {list(self.splits)}.")
+        if self.mode == "traces":
+            live = np.asarray(self.survey[LIVE].values)
+            aug = self.augmentation if train else None
+            return TraceBatches(self.volume, self.splits[name], live, self.batch_size,
+                                self.neighbourhood, train, aug, self.seed)  # fmt: skip
         size = self.patch if train else self.section_size
         batch = self.batch_size if train else max(1, self.batch_size // 4)
         aug = self.augmentation if train else None
@@ -161,3 +172,33 @@ class SurveyDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> PatchBatches:
         return self._batches("test", False)
+
+
+def datamodule_for(
+    survey: xr.Dataset,
+    data: dict,
+    model: dict,
+    seed: int = 0,
+    norm_stats: dict | None = None,
+    patch: tuple[int, int] | None = None,
+) -> SurveyDataModule:
+    """The data module a model needs: patches for the U-Net, traces for the LSTM.
+
+    Both see the same splits (the gaps follow the patch width), so their test scores
+    are on the same samples.
+    """
+    traces = model.get("name") == "lstm"
+    return SurveyDataModule(
+        survey,
+        patch=tuple(patch or data["patch"]),
+        stride=tuple(data["stride"]),
+        batch_size=data["trace_batch_size"] if traces else data["batch_size"],
+        splits=data.get("splits"),
+        size_multiple=2 ** model.get("depth", 0),
+        directions=tuple(data.get("directions", ("inline", "crossline"))),
+        augmentation=data.get("augmentation"),
+        norm_stats=norm_stats,
+        seed=seed,
+        mode="traces" if traces else "patches",
+        neighbourhood=model.get("neighbourhood", 0),
+    )

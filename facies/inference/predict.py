@@ -21,6 +21,7 @@ from facies.inference import prediction_store as ps
 from facies.inference.reader import SurveyReader
 from facies.inference.sections import predict_sections
 from facies.inference.windows import window_starts
+from facies.models.lstm import TraceLSTM
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,8 @@ def predict_survey(
 
 def _block(net, reader, stats, classes, options, start, stop, starts, device) -> np.ndarray:
     """Probabilities (classes, inlines, crosslines, samples) of inline indices start:stop."""
+    if isinstance(net, TraceLSTM):
+        return _trace_block(net, reader, stats, options.batch_size * 64, start, stop, device)
     window, kw = options.window, dict(batch_size=options.batch_size, device=device)
     lo, hi = start, stop
     if "crossline" in options.directions:
@@ -105,3 +108,26 @@ def _block(net, reader, stats, classes, options, start, stop, starts, device) ->
         cross = cross[..., start - lo : stop - lo].transpose(1, 3, 0, 2)
         probs = (probs + cross) / 2
     return probs
+
+
+@torch.no_grad()
+def _trace_block(net, reader, stats, batch_size, start, stop, device) -> np.ndarray:
+    """The LSTM baseline, one trace (and its neighbourhood) at a time: no windows."""
+    nil, nxl, _ = reader.shape
+    r = net.neighbourhood
+    lo, hi = max(0, start - r), min(nil, stop + r)
+    data = torch.from_numpy(normalize(reader.read(lo, hi), stats))
+    il, xl = np.meshgrid(np.arange(start, stop), np.arange(nxl), indexing="ij")
+    il, xl = torch.as_tensor(il.ravel()), torch.as_tensor(xl.ravel())
+    offsets = torch.arange(-r, r + 1)
+    il_n = (il[:, None, None] + offsets[None, :, None]).clamp(lo, hi - 1) - lo
+    xl_n = (xl[:, None, None] + offsets[None, None, :]).clamp(0, nxl - 1)
+    device = torch.device(device)
+    out = []
+    for k in range(0, len(il), batch_size):
+        traces = data[il_n[k : k + batch_size], xl_n[k : k + batch_size]].flatten(1, 2)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            logits = net(traces.to(device))
+        out.append(logits.float().softmax(dim=1).cpu())
+    probs = torch.cat(out).reshape(stop - start, nxl, -1, data.shape[2])
+    return probs.permute(2, 0, 1, 3).numpy()

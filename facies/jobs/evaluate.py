@@ -16,7 +16,7 @@ def run(cfg: DictConfig) -> dict:
     if not cfg.get("checkpoint"):
         raise ConfigError("facies evaluate needs checkpoint=<path/to/best.ckpt>.")
     from facies.checkpoint import load_module
-    from facies.data.datamodule import SurveyDataModule
+    from facies.data.datamodule import datamodule_for
     from facies.data.sources import load_survey
     from facies.evaluation import report
     from facies.jobs.train import build_trainer, run_dir
@@ -24,15 +24,13 @@ def run(cfg: DictConfig) -> dict:
     module = load_module(cfg.checkpoint)
     survey = load_survey(cfg.data)
     hp = module.hparams
-    datamodule = SurveyDataModule(
+    datamodule = datamodule_for(
         survey,
-        patch=tuple(hp.patch),
-        stride=tuple(cfg.data.stride),
-        batch_size=cfg.data.batch_size,
-        splits=OmegaConf.to_container(cfg.data.splits, resolve=True),
-        size_multiple=module.size_multiple,
-        norm_stats=dict(hp.norm_stats) if hp.norm_stats else None,
-        seed=cfg.seed,
+        OmegaConf.to_container(cfg.data, resolve=True),
+        dict(hp["model"]),
+        cfg.seed,
+        norm_stats=dict(hp["norm_stats"]) if hp.get("norm_stats") else None,
+        patch=tuple(hp["patch"]),
     )
     datamodule.setup("test")
     names = datamodule.class_names

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from facies.errors import ConfigError
+from facies.errors import ConfigError, OutputError
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,9 @@ def run(cfg: DictConfig) -> dict:
     from facies.jobs.train import run_dir
 
     out = run_dir()
+    output = Path(cfg.output) if cfg.output else out / "facies.sgy"
+    if output.exists() and not cfg.overwrite:  # say so now, not after the prediction
+        raise OutputError(f"{output} exists; remove it or pass overwrite=true.")
     net, hp = load_network(cfg.checkpoint)
     reader = SurveyReader(cfg.input, **{key: cfg[key] for key in SEGY_OPTIONS})
     checks.check_compatible(hp, reader, allow_mismatch=cfg.allow_mismatch)
@@ -56,7 +59,6 @@ def run(cfg: DictConfig) -> dict:
     if reader.scan is None:
         log.warning("the store's source SEG-Y is gone; the facies are in %s only", store)
     else:
-        output = Path(cfg.output) if cfg.output else out / "facies.sgy"
         write_segy_streamed(
             reader.scan, ps.BoxReader(store), output, integer=True, overwrite=cfg.overwrite
         )

@@ -40,7 +40,7 @@ def run(cfg: DictConfig) -> dict:
     from lightning.pytorch.callbacks import ModelCheckpoint
 
     from facies import plots
-    from facies.data.datamodule import IGNORE_INDEX, SurveyDataModule
+    from facies.data.datamodule import IGNORE_INDEX, datamodule_for
     from facies.data.sources import load_survey
     from facies.evaluation import report
     from facies.module import FaciesModule
@@ -49,17 +49,8 @@ def run(cfg: DictConfig) -> dict:
     out = run_dir()
     survey = load_survey(cfg.data)
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
-    datamodule = SurveyDataModule(
-        survey,
-        patch=tuple(cfg.data.patch),
-        stride=tuple(cfg.data.stride),
-        batch_size=cfg.data.batch_size,
-        splits=OmegaConf.to_container(cfg.data.splits, resolve=True),
-        size_multiple=2 ** model_cfg.get("depth", 0),
-        directions=tuple(cfg.data.directions),
-        augmentation=OmegaConf.to_container(cfg.data.augmentation, resolve=True),
-        seed=cfg.seed,
-    )
+    data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
+    datamodule = datamodule_for(survey, data_cfg, model_cfg, cfg.seed)
     datamodule.setup("fit")
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
     module = FaciesModule(

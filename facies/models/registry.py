@@ -13,10 +13,12 @@ from typing import Any
 from torch import nn
 
 from facies.errors import ConfigError
+from facies.models.lstm import TraceLSTM
 from facies.models.unet import UNet
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "unet": UNet,
+    "lstm": TraceLSTM,
 }
 
 

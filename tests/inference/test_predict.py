@@ -139,3 +139,14 @@ def test_segy_is_not_written_while_inlines_are_missing(make_segy, tmp_path):
     run = facies("predict", f"checkpoint={ckpt}", f"input={path}", f"store={tmp_path}/s.zarr",
                  "inlines=[1,6]", "write_segy=true", cwd=tmp_path)  # fmt: skip
     assert run.returncode == 2 and "6 inline(s) have no prediction yet" in run.stderr
+
+
+def test_a_store_predicts_like_its_segy(make_segy, tmp_path):
+    from facies.io.store import ingest_segy
+
+    path = make_segy(inlines=range(1, 9), crosslines=range(1, 6), ns=8)
+    store = ingest_segy(path, tmp_path / "survey.zarr")
+    from_segy = predict(path, tmp_path / "a.zarr")[ps.FACIES].values
+    from_store = predict(store, tmp_path / "b.zarr")[ps.FACIES].values
+    np.testing.assert_array_equal(from_segy, from_store)
+    assert SurveyReader(store).template == path.resolve()  # SEG-Y out uses the source headers

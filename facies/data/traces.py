@@ -1,0 +1,88 @@
+"""Trace batches for the LSTM baseline, cut from the same in-memory survey and splits.
+
+A batch holds traces ``(B, channels, samples)`` (the trace, or a square neighbourhood of
+traces as channels) and their labels ``(B, samples)``. Neighbours never reach outside
+the trace's own split: positions past its inline range or the survey are clamped to
+the border.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from facies.data.patches import Volume
+from facies.data.splits import InlineRange
+
+
+def cut_traces(
+    volume: Volume, il: np.ndarray, xl: np.ndarray, region: InlineRange, radius: int
+) -> dict:
+    """Traces at (il, xl) with their ``radius`` neighbourhood, as a batch dict."""
+    device = volume.amplitude.device
+    nxl = volume.amplitude.shape[1]
+    il_t = torch.as_tensor(il, device=device)
+    xl_t = torch.as_tensor(xl, device=device)
+    offsets = torch.arange(-radius, radius + 1, device=device)
+    il_n = (il_t[:, None, None] + offsets[None, :, None]).clamp(region.start, region.stop - 1)
+    xl_n = (xl_t[:, None, None] + offsets[None, None, :]).clamp(0, nxl - 1)
+    traces = volume.amplitude[il_n, xl_n]  # (B, 2r+1, 2r+1, samples)
+    return {
+        "trace": traces.flatten(1, 2),
+        "mask": volume.labels[il_t, xl_t],
+        "inline": il_t,
+        "crossline": xl_t,
+    }
+
+
+class TraceBatches:
+    """An epoch of trace batches from one split; shuffled (and flipped amplitudes) when training."""
+
+    def __init__(
+        self,
+        volume: Volume,
+        region: InlineRange,
+        live: np.ndarray,
+        batch_size: int,
+        radius: int = 0,
+        shuffle: bool = False,
+        augmentation: dict | None = None,
+        seed: int = 0,
+    ) -> None:
+        il, xl = np.nonzero(live[region.as_slice()])
+        self.il, self.xl = il + region.start, xl
+        self.volume, self.region, self.radius = volume, region, radius
+        self.batch_size, self.shuffle = batch_size, shuffle
+        self.augmentation = augmentation or {}
+        self._rng = np.random.default_rng(seed)
+        self._generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return -(-len(self.il) // self.batch_size)
+
+    def __iter__(self) -> Iterator[dict]:
+        n = len(self.il)
+        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, n, self.batch_size):
+            rows = order[start : start + self.batch_size]
+            batch = cut_traces(self.volume, self.il[rows], self.xl[rows], self.region, self.radius)
+            if self.augmentation.get("enabled", False):
+                batch = self._augment(batch)
+            yield batch
+
+    def _augment(self, batch: dict) -> dict:
+        """Amplitude scaling and noise, as for patches (a trace has no lateral flip)."""
+        trace = batch["trace"]
+        scale = self.augmentation.get("amplitude_scale", 0.0)
+        noise = self.augmentation.get("noise", 0.0)
+        n = trace.shape[0]
+        if scale:
+            factor = 1 + scale * (2 * torch.rand(n, generator=self._generator) - 1)
+            trace = trace * factor.to(trace.device)[:, None, None]
+        if noise:
+            trace = trace + noise * torch.randn(trace.shape, generator=self._generator).to(
+                trace.device
+            )
+        return {**batch, "trace": trace}
