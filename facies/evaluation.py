@@ -47,6 +47,8 @@ def report(
     (run_dir / "metrics.json").write_text(json.dumps(_json_safe(metrics), indent=2) + "\n")
     plots.confusion_figure(module.test_confmat.numpy(), names, run_dir / "confusion_matrix.png")
     _section(module, datamodule, run_dir / "test_section.png")
+    if datamodule.mode == "traces":
+        _gates(module, datamodule, run_dir / "gates.png")
     log.info("test metrics written to %s", run_dir / "metrics.json")
     print(scores_table(result))
     return metrics
@@ -88,3 +90,19 @@ def _section(module: FaciesModule, datamodule: SurveyDataModule, path: Path) -> 
         f"test inline {section['inline']}",
         path,
     )
+
+
+def _gates(module: FaciesModule, datamodule: SurveyDataModule, path: Path) -> None:
+    """Gate activations of the LSTM along the middle trace of the middle test inline."""
+    from facies.gates import gates_figure, record_gates
+
+    split = datamodule.splits["test"]
+    il = np.array([split.start + len(split) // 2])
+    xl = np.array([datamodule.volume.shape[1] // 2])
+    batch = cut_traces(datamodule.volume, il, xl, split, datamodule.neighbourhood)
+    trace = batch["trace"][0].to(module.device)
+    gates = record_gates(module.net, trace)
+    centre = trace.shape[0] // 2
+    truth = batch["mask"][0].cpu().numpy()
+    gates_figure(trace[centre].cpu().numpy(), gates, list(module.hparams.class_names), path,
+                 np.where(truth == IGNORE_INDEX, -1, truth))  # fmt: skip

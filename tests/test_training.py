@@ -157,3 +157,21 @@ def test_train_without_labels_says_how_to_fix_it(tmp_path):
     run = facies("train", "data=segy", "data.seismic=x.sgy", "data.labels=null", cwd=tmp_path)
     assert run.returncode == 2
     assert "needs facies labels: data.labels=" in run.stderr
+
+
+def test_lstm_baseline_trains_on_the_same_split_and_compares(trained):
+    cwd, unet_run = trained
+    run = facies("train", "model=lstm", "model.hidden_size=8", "model.num_layers=1",
+                 *TINY[:5], "trainer.max_epochs=1", cwd=cwd)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    lstm_run = run_folder(run.stdout)
+    unet, lstm = (json.loads((r / "metrics.json").read_text()) for r in (unet_run, lstm_run))
+    assert unet["splits"] == lstm["splits"]
+    assert unet["test"]["support"] == lstm["test"]["support"]  # the same test samples
+    assert (lstm_run / "gates.png").is_file()
+    compare = facies("compare", f"runs=[{unet_run},{lstm_run}]", cwd=cwd)
+    assert compare.returncode == 0, compare.stderr[-3000:]
+    out = run_folder(compare.stdout)
+    table = (out / "compare.md").read_text()
+    assert "unet (" in table and "lstm (" in table and "inference_traces_per_s" in table
+    assert (out / "compare.csv").is_file() and (out / "compare.png").is_file()

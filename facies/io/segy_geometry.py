@@ -54,17 +54,18 @@ class Grid:
         n = len(self.traces)
         if n != self.shape[0] * self.shape[1] or self.traces[-1] != n - 1:
             return False
-        flat = self.il_index * self.shape[1] + self.xl_index
+        flat = self.il_index.astype(np.int64) * self.shape[1] + self.xl_index
         return bool(np.array_equal(flat, np.arange(n)))
 
 
 def _axis(values: np.ndarray) -> tuple[int, int, int, np.ndarray]:
     """First value, step, count of the regular axis through ``values``; index of each."""
-    unique = np.unique(values)
+    unique = np.unique(values).astype(np.int64)
     step = reduce(gcd, np.diff(unique).tolist(), 0) or 1
     first = int(unique[0])
     count = (int(unique[-1]) - first) // step + 1
-    return first, step, count, (values - first) // step
+    index = (values.astype(np.int64) - first) // step
+    return first, step, count, index.astype(np.int32 if count < 2**31 else np.int64)
 
 
 def _sorting(il_index: np.ndarray, xl_index: np.ndarray) -> str:
@@ -139,7 +140,7 @@ def _refuse_duplicates(
     grid: Grid, offsets: np.ndarray, source: str, header_bytes: tuple[int, int, int]
 ) -> None:
     iline_byte, xline_byte, offset_byte = header_bytes
-    flat = grid.il_index * grid.shape[1] + grid.xl_index
+    flat = grid.il_index.astype(np.int64) * grid.shape[1] + grid.xl_index
     order = np.argsort(flat, kind="stable")
     same = np.flatnonzero(np.diff(flat[order]) == 0)
     if len(same) == 0:

@@ -47,7 +47,7 @@ def field_size(byte: int) -> int:
 
 
 def read_field(headers: np.ndarray, byte: int, prefix: str) -> np.ndarray:
-    """One field of every trace header as int64.
+    """One field of every trace header as int32 (every standard field fits).
 
     Args:
         headers: uint8 ``(traces, 240)``, last axis contiguous (memory-map views are fine).
@@ -56,7 +56,7 @@ def read_field(headers: np.ndarray, byte: int, prefix: str) -> np.ndarray:
     """
     size = field_size(byte)
     columns = np.ascontiguousarray(headers[:, byte - 1 : byte - 1 + size])
-    return columns.view(f"{prefix}i{size}")[:, 0].astype(np.int64)
+    return columns.view(f"{prefix}i{size}")[:, 0].astype(np.int32)
 
 
 def apply_scalar(values: np.ndarray, scalar: np.ndarray) -> np.ndarray:

@@ -79,14 +79,15 @@ def trace_records(layout: SegyLayout, start: int = 0, stop: int | None = None) -
 def read_fields(layout: SegyLayout, fields: list[int]) -> dict[int, np.ndarray]:
     """Trace header fields of every trace, read in spans of about 64 MiB."""
     step = max(1, HEADER_SPAN_BYTES // layout.trace_size)
-    parts: dict[int, list[np.ndarray]] = {byte: [] for byte in fields}
+    values = {byte: np.empty(layout.trace_count, dtype=np.int32) for byte in fields}
     for start in range(0, layout.trace_count, step):
-        records = trace_records(layout, start, min(start + step, layout.trace_count))
+        stop = min(start + step, layout.trace_count)
+        records = trace_records(layout, start, stop)
         headers = records["header"]
         for byte in fields:
-            parts[byte].append(th.read_field(headers, byte, layout.prefix))
+            values[byte][start:stop] = th.read_field(headers, byte, layout.prefix)
         del records, headers
-    return {byte: np.concatenate(chunks) for byte, chunks in parts.items()}
+    return values
 
 
 def scan_segy(
@@ -134,7 +135,7 @@ def scan_segy(
         offset=offset,
         min_live_fraction=min_live_fraction,
     )
-    cdp_x, cdp_y, coordinate_bytes = _coordinates(fields, grid)
+    cdp_x, cdp_y, coordinate_bytes = _coordinates(layout, fields, grid)
     with open(layout.path, "rb") as fh:
         text = th.decode_text(fh.read(TEXT_HEADER_SIZE))
     first = np.array(trace_records(layout, 0, 1)["header"])
@@ -181,14 +182,15 @@ def _sample_axis(
 
 
 def _coordinates(
-    fields: dict[int, np.ndarray], grid: Grid
+    layout: SegyLayout, fields: dict[int, np.ndarray], grid: Grid
 ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
     kept = grid.traces
     scalar = fields[th.COORD_SCALAR_FIELD][kept]
     bytes_used = (th.CDP_X_FIELD, th.CDP_Y_FIELD)
     x, y = fields[th.CDP_X_FIELD][kept], fields[th.CDP_Y_FIELD][kept]
-    if not (x.any() or y.any()):
-        sx, sy = fields[th.SOURCE_X_FIELD][kept], fields[th.SOURCE_Y_FIELD][kept]
+    if not (x.any() or y.any()):  # read the source coordinates only where needed
+        source = read_fields(layout, [th.SOURCE_X_FIELD, th.SOURCE_Y_FIELD])
+        sx, sy = source[th.SOURCE_X_FIELD][kept], source[th.SOURCE_Y_FIELD][kept]
         if sx.any() or sy.any():
             log.info("CDP X/Y (bytes 181/185) are all zero; using source X/Y (bytes 73/77)")
             x, y, bytes_used = sx, sy, (th.SOURCE_X_FIELD, th.SOURCE_Y_FIELD)

@@ -1,0 +1,70 @@
+"""What the LSTM baseline's gates do along a trace, recorded with the explicit-gate cell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from facies.models.lstm import TraceLSTM
+from facies.models.lstm_cell import ExplicitLSTM
+from facies.plots import _pyplot
+
+TITLES = {"f": "forget f_t", "i": "input i_t", "o": "output o_t", "c": "cell c_t"}
+
+
+@torch.no_grad()
+def record_gates(net: TraceLSTM, trace: torch.Tensor) -> dict[str, np.ndarray]:
+    """Gate activations of the first layer (downward direction) along one trace.
+
+    The trained ``torch.nn.LSTM`` weights are copied into :class:`ExplicitLSTM`, which
+    computes the same outputs gate by gate; returns f, i, o, c (samples x hidden) and
+    the predicted class per sample.
+    """
+    explicit = ExplicitLSTM.from_torch(net.lstm).to(trace.device)
+    _, _, recorded = explicit(trace.T[None], record=True)  # (1, samples, channels)
+    predicted = net(trace[None]).argmax(1)[0]
+    gates = {k: recorded[k][0].cpu().numpy() for k in ("f", "i", "o", "c")}
+    return {**gates, "predicted": predicted.cpu().numpy()}
+
+
+def gates_figure(
+    trace: np.ndarray,
+    gates: dict[str, np.ndarray],
+    class_names: list[str],
+    path: Path,
+    truth: np.ndarray | None = None,
+) -> Path:
+    """A trace, then f_t, i_t, o_t and c_t (units as rows), then predicted facies."""
+    plt = _pyplot()
+    panels = ["f", "i", "o", "c"]
+    fig, axes = plt.subplots(1, 3 + len(panels), figsize=(14, 6), sharey=True)
+    samples = np.arange(len(trace))
+    axes[0].plot(trace, samples, "k", lw=0.8)
+    axes[0].set_title("trace")
+    axes[0].set_ylabel("sample")
+    axes[0].invert_yaxis()
+    for ax, name in zip(axes[1:], panels, strict=False):
+        values = gates[name]
+        limits = (0, 1) if name != "c" else (-np.abs(values).max(), np.abs(values).max())
+        cmap = "viridis" if name != "c" else "RdBu_r"
+        ax.imshow(values, aspect="auto", cmap=cmap, vmin=limits[0], vmax=limits[1],
+                  interpolation="nearest")  # fmt: skip
+        ax.set_title(
+            {"f": "forget f_t", "i": "input i_t", "o": "output o_t", "c": "cell c_t"}[name]
+        )
+        ax.set_xlabel("unit")
+    n = len(class_names)
+    cmap = plt.get_cmap("tab10" if n <= 10 else "tab20", n)
+    for ax, (title, labels) in zip(axes[-2:], (("truth", truth), ("predicted", gates["predicted"])),
+                                   strict=True):  # fmt: skip
+        if labels is not None:
+            ax.imshow(labels[:, None], aspect="auto", cmap=cmap, vmin=-0.5, vmax=n - 0.5,
+                      interpolation="nearest")  # fmt: skip
+        ax.set_title(title)
+        ax.set_xticks([])
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
