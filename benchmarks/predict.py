@@ -98,13 +98,15 @@ def main() -> None:
     big = tuple(args.size)
     sizes = [big] if args.no_small else [(big[0] // 2, big[1] // 2, big[2]), big]
     extra = [f"device={args.device}"]
-    results = {shape: measure(make_survey(shape), checkpoint, extra) for shape in sizes}
+    surveys = {shape: make_survey(shape) for shape in sizes}
     print(f"device {args.device}, checkpoint {checkpoint}, overlap 0.25, inline windows")
     print(f"{'survey':<18}{'file MiB':>10}{'seconds':>10}{'traces/s':>11}{'peak RSS MiB':>14}")
-    for shape, r in results.items():
+    results = {}
+    for shape, segy in surveys.items():
+        r = results[shape] = measure(segy, checkpoint, extra)
         name = "x".join(map(str, shape))
         print(f"{name:<18}{r['file_mb']:>10.0f}{r['seconds']:>10.1f}"
-              f"{r['traces'] / r['seconds']:>11.0f}{r['rss_mb']:>14.0f}")  # fmt: skip
+              f"{r['traces'] / r['seconds']:>11.0f}{r['rss_mb']:>14.0f}", flush=True)  # fmt: skip
     if len(sizes) == 2:
         small, large = results[sizes[0]], results[sizes[1]]
         ratio = large["rss_mb"] / small["rss_mb"]

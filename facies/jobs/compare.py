@@ -51,7 +51,9 @@ def run(cfg: DictConfig) -> list[dict]:
 
     out = run_dir()
     rows, panels, section = [], {}, None
-    for folder in find_runs(OmegaConf.to_container(cfg.runs, resolve=True)):
+    spec = cfg.runs
+    spec = OmegaConf.to_container(spec, resolve=True) if OmegaConf.is_config(spec) else spec
+    for folder in find_runs(spec):
         metrics = json.loads((folder / "metrics.json").read_text())
         run_cfg = OmegaConf.load(folder / ".hydra" / "config.yaml")
         module = load_module(metrics["best_checkpoint"])
