@@ -62,3 +62,14 @@ def make_segy(tmp_path: Path) -> Callable[..., Path]:
         )
 
     return make
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread: tiny tensors gain nothing from more, and on a busy CPU they thrash."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

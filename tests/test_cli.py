@@ -101,6 +101,8 @@ def test_the_wheel_ships_its_configs(tmp_path):
     wheel = next(wheel_dir.glob("facies-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "facies/conf/info.yaml" in names and "facies/conf/segy/default.yaml" in names
+    for init in (REPO / "facies").rglob("__init__.py"):  # every subpackage is shipped
+        assert init.relative_to(REPO).as_posix() in names
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site),
          str(wheel)],

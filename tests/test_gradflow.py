@@ -35,13 +35,7 @@ DISTANCE = 100  # samples: half the trace, 400 ms at 4 ms
 RNN_MAX, LSTM_MIN = 1e-15, 1e-3
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small recurrent loops gain nothing from intra-op threads."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
