@@ -150,3 +150,17 @@ def test_a_store_predicts_like_its_segy(make_segy, tmp_path):
     from_store = predict(store, tmp_path / "b.zarr")[ps.FACIES].values
     np.testing.assert_array_equal(from_segy, from_store)
     assert SurveyReader(store).template == path.resolve()  # SEG-Y out uses the source headers
+
+
+@pytest.mark.parametrize("neighbourhood", [0, 1])
+def test_an_lstm_checkpoint_predicts_trace_by_trace(make_segy, tmp_path, neighbourhood):
+    path = make_segy(inlines=range(1, 8), crosslines=range(1, 6), ns=12)
+    model = {"name": "lstm", "hidden_size": 4, "num_layers": 1, "neighbourhood": neighbourhood}
+    net, _ = load_network(make_checkpoint(tmp_path / "lstm.ckpt", model=model))
+    store = tmp_path / "p.zarr"
+    opts = PredictOptions(window=(8, 8), block_inlines=3, probabilities=True)
+    predict_survey(net, SurveyReader(path), STATS, CLASSES, store, opts)
+    result = ps.open_prediction(store)
+    probs = result[ps.PROBABILITY].values
+    np.testing.assert_allclose(probs.sum(axis=0), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(result[ps.FACIES].values, probs.argmax(axis=0))
