@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 
 from facies.io.inline_blocks import InlineBlocks
-from facies.io.segy_reader import survey_from_scan
+from facies.io.segy_reader import survey_coordinates
 from facies.io.segy_scan import SegyScan, scan_segy
 from facies.io.store import open_survey
 from facies.names import AMPLITUDE, LIVE
@@ -35,9 +35,7 @@ class SurveyReader:
             self._blocks = None
         else:
             self.scan = scan_segy(self.path, **segy_options)
-            shape = (*self.scan.grid.shape, self.scan.layout.samples_per_trace)
-            empty = np.broadcast_to(np.float32(0), shape)
-            self.survey = survey_from_scan(self.scan, empty).drop_vars(AMPLITUDE)
+            self.survey = survey_coordinates(self.scan)
             self.template = self.path
             self._blocks = InlineBlocks(self.scan)
 

@@ -136,3 +136,9 @@ def survey_from_scan(scan: SegyScan, amplitude: np.ndarray) -> xr.Dataset:
         "sample_interval": scan.sample_interval,
     }
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def survey_coordinates(scan: SegyScan) -> xr.Dataset:
+    """A scan's survey without its amplitude cube: coordinates, live mask and attrs."""
+    shape = (*scan.grid.shape, scan.layout.samples_per_trace)
+    return survey_from_scan(scan, np.broadcast_to(np.float32(0), shape)).drop_vars(AMPLITUDE)

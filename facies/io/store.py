@@ -22,7 +22,7 @@ import zarr
 from facies.errors import FaciesError, OutputError
 from facies.io.inline_blocks import InlineBlocks
 from facies.io.labels import LABEL_DTYPE, LabelSource, load_class_names
-from facies.io.segy_reader import progress, survey_from_scan
+from facies.io.segy_reader import progress, survey_coordinates
 from facies.io.segy_scan import scan_segy
 from facies.names import AMPLITUDE, DIMS, LABELS
 
@@ -72,7 +72,7 @@ def ingest_segy(
     ns = scan.layout.samples_per_trace
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        meta = _metadata(scan)
+        meta = survey_coordinates(scan)
         meta.to_zarr(tmp, mode="w", consolidated=False)
         group = zarr.open_group(tmp, mode="a")
         chunks = (LATERAL_CHUNK, LATERAL_CHUNK, min(ns, SAMPLE_CHUNK))
@@ -93,13 +93,6 @@ def ingest_segy(
         raise
     log.info("wrote survey store %s", out)
     return out
-
-
-def _metadata(scan) -> xr.Dataset:
-    """Everything but the cubes: coordinates, live mask, CDP coordinates, attrs."""
-    shape = (*scan.grid.shape, scan.layout.samples_per_trace)
-    survey = survey_from_scan(scan, np.broadcast_to(np.float32(0), shape))
-    return survey.drop_vars(AMPLITUDE)
 
 
 def _create(group, name, shape, chunks, dtype, fill) -> zarr.Array:
