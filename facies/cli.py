@@ -52,21 +52,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_job(name, overrides)
 
 
+def with_job_name(args: Sequence[str], name: str) -> list[str]:
+    """``args`` with ``hydra.job.name=<name>`` among the overrides, unless one is there.
+
+    Hydra otherwise names every job after this file: cli.log, SLURM job "cli". The
+    override goes next to the others (argparse takes them as one run of words).
+    """
+    args = list(args)
+    if any(a.lstrip("+~").startswith("hydra.job.name=") for a in args):
+        return args
+    first = next((k for k, a in enumerate(args) if "=" in a and not a.startswith("-")), len(args))
+    return [*args[:first], f"hydra.job.name={name}", *args[first:]]
+
+
 def run_job(name: str, overrides: Sequence[str]) -> int:
     """Run one job under Hydra with its primary config ``conf/<name>.yaml``."""
     import hydra
     from omegaconf import DictConfig
 
+    from facies import provenance
+
+    command = ["facies", name, *overrides]
+
     def task(cfg: DictConfig) -> None:
         module = importlib.import_module(JOBS[name].module)
+        # provenance.json in the run folder (None for jobs without one): one place for all jobs
+        record = provenance.start(cfg, job=name, command=command)
         try:
             module.run(cfg)
         except FaciesError as err:
+            provenance.finish(record, error=f"{type(err).__name__}: {err}")
             print(f"facies {name}: error: {err}", file=sys.stderr)
             raise SystemExit(2) from None
+        except SystemExit as stop:
+            failed = stop.code not in (0, None)
+            provenance.finish(record, error=f"exit code {stop.code}" if failed else None)
+            raise
+        except BaseException as err:
+            provenance.finish(record, error=f"{type(err).__name__}: {err}")
+            raise
+        provenance.finish(record)
 
     saved = sys.argv
-    sys.argv = [f"facies-{name}", *overrides]
+    sys.argv = [f"facies-{name}", *with_job_name(overrides, name)]
     try:
         hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name=name)(
             task

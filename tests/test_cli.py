@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from facies.cli import main
+from facies.cli import main, with_job_name
 from facies.jobs import JOBS
 
 from .conftest import REPO
@@ -101,6 +101,7 @@ def test_the_wheel_ships_its_configs(tmp_path):
     wheel = next(wheel_dir.glob("facies-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "facies/conf/info.yaml" in names and "facies/conf/segy/default.yaml" in names
+    assert "facies/conf/hydra/launcher/slurm.yaml" in names  # hydra/launcher=slurm
     for init in (REPO / "facies").rglob("__init__.py"):  # every subpackage is shipped
         assert init.relative_to(REPO).as_posix() in names
     subprocess.run(
@@ -143,3 +144,10 @@ def test_synth_then_ingest_from_the_command_line(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "16 inlines 100..115 x 12 crosslines 300..311" in run.stdout
     assert "parallel:" in run.stdout  # class counts with names
+
+
+def test_jobs_are_named_after_the_job_not_the_cli_module():
+    assert with_job_name(["a=1", "b=2"], "train") == ["hydra.job.name=train", "a=1", "b=2"]
+    assert with_job_name(["-m", "a=1,2"], "train") == ["-m", "hydra.job.name=train", "a=1,2"]
+    assert with_job_name(["--cfg", "hydra", "-p", "x.y"], "train")[-1] == "hydra.job.name=train"
+    assert with_job_name(["hydra.job.name=mine", "a=1"], "train") == ["hydra.job.name=mine", "a=1"]

@@ -60,19 +60,45 @@ def predict_survey(
     inline_range: tuple[int, int] | None = None,
     device: torch.device | str = "cpu",
     resume: bool = False,
+    fingerprint: dict | None = None,
 ) -> Path:
-    """Predict inline indices ``inline_range`` (all by default) into ``store``."""
+    """Predict inline indices ``inline_range`` (all by default) into ``store``.
+
+    ``fingerprint`` (see :func:`prediction_store.run_fingerprint`) is recorded in a new
+    store and checked against an existing one: a store made from another checkpoint,
+    survey or options is refused (:class:`facies.errors.OutputError`). With ``resume``,
+    blocks whose inlines are all predicted already (a finished block of this store,
+    whatever its size) are skipped.
+    """
     nil = reader.shape[0]
-    ps.create_store(store, reader.coordinates(), class_names, options.probabilities)
+    existed = store.exists()
+    ps.create_store(store, reader.coordinates(), class_names, options.probabilities, fingerprint)
+    if fingerprint is not None:  # another process may have made it since: check anyway
+        ps.check_fingerprint(store, fingerprint)
     first, last = inline_range or (0, nil)
     step = block_size(reader.shape, len(class_names), options)
-    done = ps.done_blocks(store) if resume else set()
     starts = window_starts(nil, options.window[1], options.overlap)
     blocks = [(s, min(s + step, last)) for s in range(first, last, step)]
+    if resume:
+        covered = ps.covered_inlines(store, nil)
+        todo = [(a, b) for a, b in blocks if not covered[a:b].all()]
+        if not existed:
+            log.warning(
+                "resume=true, but %s did not exist: predicting every block. To resume a "
+                "killed run, pass store=<its run folder>/prediction.zarr.",
+                store,
+            )
+        else:
+            log.info(
+                "resume: skipped %d of %d block(s) already predicted in %s; %d to go",
+                len(blocks) - len(todo),
+                len(blocks),
+                store,
+                len(todo),
+            )
+        blocks = todo
     live = reader.live
     for start, stop in tqdm(blocks, desc="predict", unit="block"):
-        if (start, stop) in done:
-            continue
         probs = _block(net, reader, stats, len(class_names), options, start, stop, starts, device)
         labels = probs.argmax(axis=0).astype(np.int16)
         confidence = probs.max(axis=0)

@@ -4,20 +4,30 @@ Separate processes may each predict a range of inlines into one store: it is cre
 atomically by whichever comes first, every process writes whole chunks of its own
 range, and a marker file per finished block records what is done, so the final SEG-Y
 is written only when every inline is covered and a rerun can skip finished blocks.
+
+The store records a fingerprint of what it is made from (checkpoint, input survey,
+options that change the values; see :func:`run_fingerprint`), and a random id. Runs
+with another fingerprint are refused, so processes and reruns never mix predictions
+of different models or surveys. Markers (``<store>.done/<start>_<stop>``) hold the id
+of the store they belong to: markers left beside a deleted and remade store count
+for nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import uuid
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
 import zarr
 
-from facies.errors import FaciesError
+from facies.errors import FaciesError, OutputError
 from facies.names import DIMS
 
 FACIES = "facies"
@@ -29,6 +39,9 @@ CHUNK = 4
 LATERAL_CHUNK = 64
 #: Facies value of cells without a trace.
 NO_TRACE = -1
+#: Store attributes: the fingerprint of the run and the store's id (in its markers).
+FINGERPRINT = "prediction_fingerprint"
+STORE_ID = "prediction_id"
 
 
 def done_dir(store: Path) -> Path:
@@ -40,6 +53,7 @@ def create_store(
     coordinates: xr.Dataset,
     class_names: list[str],
     probabilities: bool,
+    fingerprint: dict[str, Any] | None = None,
 ) -> Path:
     """Create the empty store unless another process already has (atomic rename)."""
     if store.exists():
@@ -47,7 +61,12 @@ def create_store(
     tmp = store.with_name(f".{store.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         meta = coordinates.assign_coords({CLASS: np.arange(len(class_names))})
-        meta.attrs = {**coordinates.attrs, "class_names": class_names}
+        meta.attrs = {
+            **coordinates.attrs,
+            "class_names": class_names,
+            STORE_ID: uuid.uuid4().hex,
+            FINGERPRINT: _plain(fingerprint),
+        }
         meta.to_zarr(tmp, mode="w", consolidated=False)
         group = zarr.open_group(tmp, mode="a")
         nil, nxl, ns = (coordinates.sizes[d] for d in DIMS)
@@ -86,21 +105,116 @@ def write_block(store: Path, start: int, stop: int, result: dict[str, np.ndarray
         else:
             group[name][start:stop] = values
     marker = done_dir(store) / f"{start}_{stop}"
-    marker.touch()
+    tmp = marker.with_name(f".{marker.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(str(group.attrs.get(STORE_ID, "")))
+    os.replace(tmp, marker)  # a marker is whole or absent, whenever the process dies
 
 
 def done_blocks(store: Path) -> set[tuple[int, int]]:
+    """(start, stop) of the blocks finished in this store (markers holding its id)."""
     folder = done_dir(store)
-    if not folder.is_dir():
+    if not folder.is_dir() or not store.exists():
         return set()
-    return {tuple(int(v) for v in p.name.split("_")) for p in folder.iterdir()}
+    ident = str(zarr.open_group(store, mode="r").attrs.get(STORE_ID, ""))
+    done = set()
+    for path in folder.iterdir():
+        try:
+            start, stop = (int(v) for v in path.name.split("_"))
+            if path.read_text() != ident:
+                continue
+        except (ValueError, OSError):  # not a marker, or one torn by a kill
+            continue
+        done.add((start, stop))
+    return done
+
+
+def covered_inlines(store: Path, n_inlines: int) -> np.ndarray:
+    """Bool per inline index: predicted by a finished block of this store."""
+    covered = np.zeros(n_inlines, dtype=bool)
+    for start, stop in done_blocks(store):
+        covered[start:stop] = True
+    return covered
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe and as read back (tuples become lists), so fingerprints compare equal."""
+    return json.loads(json.dumps(value))
+
+
+def file_checksum(path: str | os.PathLike, chunk: int = 16 << 20) -> str:
+    """BLAKE2b of a whole file (a checkpoint), read in chunks."""
+    digest = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return f"blake2b:{digest.hexdigest()}"
+
+
+def run_fingerprint(
+    checkpoint: str | os.PathLike,
+    source: str | os.PathLike,
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    """What the values in a prediction store depend on.
+
+    The checkpoint by a checksum of its bytes; the input survey by its size, the
+    checksum of its headers (SEG-Y) or metadata (store) and, for a file, its
+    modification time (sample values are not read); and ``options``: whatever else
+    changes the values (window, overlap, directions, normalisation, geometry options).
+    Batch size, device, block size and inline range do not, and are left out.
+    """
+    from facies.provenance import fingerprint
+
+    source = Path(source)
+    survey = fingerprint(source)
+    survey.pop("path", None)  # the same survey may be reached by another path
+    if source.is_file():
+        survey["mtime_ns"] = source.stat().st_mtime_ns
+    return _plain(
+        {
+            "checkpoint": file_checksum(checkpoint),
+            "input": survey,
+            "options": options,
+        }
+    )
+
+
+def check_fingerprint(store: Path, expected: dict[str, Any]) -> None:
+    """Refuse a store made from another checkpoint, survey or options."""
+    try:
+        found = zarr.open_group(store, mode="r").attrs.get(FINGERPRINT)
+    except Exception as err:  # not a zarr group at all
+        raise OutputError(
+            f"store={store} exists and is not a prediction store ({err}); "
+            "pass another store= or remove it."
+        ) from None
+    expected = _plain(expected)
+    if found == expected:
+        return
+    if not isinstance(found, dict):
+        raise OutputError(
+            f"store={store} exists but records no prediction fingerprint (not made by "
+            "facies predict, or by an older version), so its predictions cannot be "
+            "trusted to match this run; pass another store= or remove it (and "
+            f"{done_dir(store)})."
+        )
+    differ = [key for key in expected if found.get(key) != expected[key]]
+    if "options" in differ:
+        old, new = found.get("options") or {}, expected["options"]
+        names = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        differ[differ.index("options")] = (
+            "options (" + ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in names) + ")"
+        )
+    raise OutputError(
+        f"store={store} holds predictions made with a different " + ", ".join(differ) + ". "
+        "Resume with the same checkpoint, input and options, or pass another store= "
+        "(or remove it) to start afresh."
+    )
 
 
 def check_complete(store: Path, n_inlines: int) -> None:
     """Refuse to go on while some inline has no prediction yet."""
-    covered = np.zeros(n_inlines, dtype=bool)
-    for start, stop in done_blocks(store):
-        covered[start:stop] = True
+    covered = covered_inlines(store, n_inlines)
     if not covered.all():
         missing = np.flatnonzero(~covered)
         raise FaciesError(

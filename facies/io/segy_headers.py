@@ -10,7 +10,7 @@ import numpy as np
 import segyio
 
 from facies.errors import ConfigError
-from facies.io.segy_layout import TRACE_HEADER_SIZE
+from facies.io.segy_layout import TRACE_HEADER_SIZE, plain_characters
 
 
 def _field_sizes() -> dict[int, int]:
@@ -68,15 +68,10 @@ def apply_scalar(values: np.ndarray, scalar: np.ndarray) -> np.ndarray:
     return values * factor
 
 
-def _plain(text: str) -> int:
-    """How many characters look like ordinary header text (letters, digits, blanks)."""
-    return sum(c.isalnum() or c in " .,:;-=/()" for c in text if c.isascii())
-
-
 def decode_text(raw: bytes) -> str:
     """Decode a 3200-byte textual header, EBCDIC or ASCII, as 40 lines of 80 columns."""
     ebcdic, ascii_ = raw.decode("cp037"), raw.decode("latin-1")
-    text = ebcdic if _plain(ebcdic) > _plain(ascii_) else ascii_
+    text = ebcdic if plain_characters(ebcdic) > plain_characters(ascii_) else ascii_
     text = text.replace("\x00", " ")
     lines = [text[i : i + 80].rstrip() for i in range(0, len(text), 80)]
     return "\n".join(lines).rstrip()

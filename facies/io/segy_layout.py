@@ -34,6 +34,8 @@ BIN_EXT_TEXT = 3505
 BIN_EXTRA_TRACE_HEADERS = 3507
 
 END_TEXT_STANZA = re.compile(rb"\(\(\s*seg\s*:\s*endtext\s*\)\)", re.IGNORECASE)
+#: How a rev 2 stanza starts, in ASCII and in EBCDIC; its data may be binary.
+STANZA_START = (b"((", "((".encode("cp037"))
 
 Endian = Literal["big", "little"]
 
@@ -96,6 +98,24 @@ def detect_endian(raw: bytes, path: Path) -> Endian:
     )
 
 
+def plain_characters(text: str) -> int:
+    """How many characters look like ordinary header text (letters, digits, blanks)."""
+    return sum(c.isalnum() or c in " .,:;-=/()" for c in text if c.isascii())
+
+
+def looks_like_text_header(block: bytes) -> bool:
+    """Whether a 3200-byte block can be an extended textual header.
+
+    Text (EBCDIC or ASCII, at least half of it ordinary characters), the start of a
+    rev 2 stanza (whose data may be binary), or one byte repeated (a blank header).
+    Trace headers and samples are none of these.
+    """
+    if block.startswith(STANZA_START) or len(set(block)) <= 1:
+        return True
+    plain = max(plain_characters(block.decode("cp037")), plain_characters(block.decode("latin-1")))
+    return 2 * plain >= len(block)
+
+
 def _count_ext_headers(fh, declared: int, path: Path, file_size: int) -> int:
     """Number of 3200-byte extended textual headers after the binary header."""
     if declared >= 0:
@@ -104,6 +124,15 @@ def _count_ext_headers(fh, declared: int, path: Path, file_size: int) -> int:
                 f"{path}: the binary header (byte {BIN_EXT_TEXT}) declares {declared} "
                 f"extended textual headers, which do not fit in a file of {file_size} bytes; "
                 "the header is corrupt or the file is truncated."
+            )
+        fh.seek(FILE_HEADER_SIZE)
+        if declared and not looks_like_text_header(fh.read(TEXT_HEADER_SIZE)):
+            raise SegyFormatError(
+                f"{path}: the binary header (byte {BIN_EXT_TEXT}) declares {declared} extended "
+                f"textual header(s), but bytes {FILE_HEADER_SIZE + 1}-"
+                f"{FILE_HEADER_SIZE + TEXT_HEADER_SIZE} hold neither text nor a stanza: most "
+                "likely traces, and the count is corrupt. Set bytes 3505-3506 to 0 if the file "
+                "has no extended textual headers."
             )
         return declared
     if declared != -1:
@@ -205,6 +234,8 @@ def read_layout(
         raise SegyFormatError(
             _size_mismatch(path, body, trace_size, count, rest, ns, ns_bin, ns_trace, fmt.size)
         )
+    if ns_bin and ns_trace and ns_bin != ns_trace:
+        _refuse_ambiguous_count(path, body, ns_bin, ns_trace, fmt.size)
     return SegyLayout(
         path=path,
         file_size=file_size,
@@ -216,6 +247,29 @@ def read_layout(
         first_trace_offset=first,
         trace_count=count,
         revision=revision,
+    )
+
+
+def _refuse_ambiguous_count(path: Path, body: int, ns_bin: int, ns_trace: int, bps: int) -> None:
+    """Binary and first trace header disagree on the sample count: refuse if both fit."""
+    other = TRACE_HEADER_SIZE + ns_trace * bps
+    if body % other:
+        log.warning(
+            "%s: the binary header says %d samples per trace and the first trace header %d; "
+            "reading %d, the only count that fits the file size",
+            path,
+            ns_bin,
+            ns_trace,
+            ns_bin,
+        )
+        return
+    count = body // (TRACE_HEADER_SIZE + ns_bin * bps)
+    raise SegyFormatError(
+        f"{path}: the binary header says {ns_bin} samples per trace (byte {BIN_SAMPLES}) but "
+        f"the first trace header says {ns_trace} (byte 115), and the {body} bytes of traces "
+        f"fit both: {count} trace(s) of {ns_bin} samples or {body // other} of {ns_trace}. One "
+        f"of them is corrupt; set the sample count in the binary header (byte {BIN_SAMPLES}) "
+        "to the right one."
     )
 
 

@@ -121,9 +121,9 @@ def scan_segy(
     header_bytes = HeaderBytes(iline, xline, offset_byte)
     coordinate_fields = [th.COORD_SCALAR_FIELD, th.CDP_X_FIELD, th.CDP_Y_FIELD]
     coordinate_fields += [th.SOURCE_X_FIELD, th.SOURCE_Y_FIELD]
-    fields = read_fields(
-        layout, list(dict.fromkeys([iline, xline, offset_byte, *coordinate_fields]))
-    )
+    keys = [iline, xline, offset_byte, th.SAMPLES_FIELD, *coordinate_fields]
+    fields = read_fields(layout, list(dict.fromkeys(keys)))
+    _check_sample_counts(layout, fields[th.SAMPLES_FIELD])
     grid = build_grid(
         fields[iline],
         fields[xline],
@@ -151,6 +151,29 @@ def scan_segy(
         cdp_y=cdp_y,
         coordinate_bytes=coordinate_bytes,
         text=text,
+    )
+
+
+def _check_sample_counts(layout: SegyLayout, counts: np.ndarray) -> None:
+    """Every trace header must give the file's sample count, the first one's, or 0.
+
+    Anything else means the traces are not where the sample count and format put them:
+    the bytes read as trace headers are samples, and the geometry would be garbage.
+    """
+    ns = layout.samples_per_trace
+    counts = counts.astype(np.int64) & 0xFFFF  # an unsigned 2-byte field
+    bad = np.flatnonzero(~np.isin(counts, [0, ns, counts[0]]))
+    if len(bad) == 0:
+        return
+    k = int(bad[0])
+    raise SegyFormatError(
+        f"{layout.path}: the header of trace {k + 1} of {layout.trace_count} says "
+        f"{counts[k]} samples (byte {th.SAMPLES_FIELD}), not {ns} ({len(bad)} trace(s) "
+        f"disagree). Traces of {ns} samples in format {layout.format_code} "
+        f"({layout.bytes_per_sample} bytes each) are {layout.trace_size} bytes long, and "
+        "at that length the trace headers do not fall where they should: the sample count "
+        "(binary header byte 3221) or the sample format (byte 3225) is wrong, or the traces "
+        "differ in length (not supported). Fix the binary header, or re-export the file."
     )
 
 

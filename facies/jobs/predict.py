@@ -32,6 +32,7 @@ def run(cfg: DictConfig) -> dict:
     output = Path(cfg.output) if cfg.output else out / "facies.sgy"
     if output.exists() and not cfg.overwrite:  # say so now, not after the prediction
         raise OutputError(f"{output} exists; remove it or pass overwrite=true.")
+    _warn_leftovers(output)
     net, hp = load_network(cfg.checkpoint)
     reader = SurveyReader(cfg.input, **{key: cfg[key] for key in SEGY_OPTIONS})
     checks.check_compatible(hp, reader, allow_mismatch=cfg.allow_mismatch)
@@ -50,7 +51,22 @@ def run(cfg: DictConfig) -> dict:
     store = Path(cfg.store) if cfg.store else out / "prediction.zarr"
     inline_range = checks.inline_range(cfg.inlines, reader)
     names = list(hp["class_names"])
-    predict_survey(net, reader, stats, names, store, options, inline_range, device, cfg.resume)
+    fingerprint = ps.run_fingerprint(
+        cfg.checkpoint,
+        cfg.input,
+        {
+            "window": list(window),
+            "overlap": float(cfg.overlap),
+            "directions": list(options.directions),
+            "probabilities": bool(cfg.probabilities),
+            "normalization": stats.as_dict(),
+            "class_names": names,
+            "segy": {key: cfg[key] for key in SEGY_OPTIONS},
+        },
+    )
+    predict_survey(
+        net, reader, stats, names, store, options, inline_range, device, cfg.resume, fingerprint
+    )
     result = {"store": str(store)}
     if inline_range is not None and not cfg.write_segy:
         print(f"predicted inline indices {inline_range[0]}:{inline_range[1]} into {store}")
@@ -68,3 +84,17 @@ def run(cfg: DictConfig) -> dict:
         result["figure"] = str(figure)
     print("\n".join(f"{key}: {value}" for key, value in result.items()))
     return result
+
+
+def _warn_leftovers(output: Path) -> None:
+    """Temporary files of an earlier run killed while writing ``output`` (never removed
+    here: another process may be writing one right now)."""
+    leftovers = sorted(output.parent.glob(f".{output.name}.*.tmp"))
+    if leftovers:
+        log.warning(
+            "%d temporary file(s) left by an interrupted run beside %s (%s); remove them "
+            "when no other facies predict writes there.",
+            len(leftovers),
+            output,
+            ", ".join(p.name for p in leftovers[:3]) + (" ..." if len(leftovers) > 3 else ""),
+        )

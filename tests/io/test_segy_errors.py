@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from facies.errors import FaciesError, GeometryError, SegyFormatError
 from facies.io import open_segy
+
+from ..conftest import encoded_cube
 
 
 def patch(path: Path, pos: int, value: int, size: int = 2) -> Path:
@@ -122,3 +125,63 @@ def test_wild_line_numbers_do_not_allocate_a_huge_grid(make_segy, tmp_path):
     (tmp_path / "wild.sgy").write_bytes(bytes(raw))
     with pytest.raises(GeometryError, match="do not hold a 3-D grid"):
         open_segy(tmp_path / "wild.sgy", min_live_fraction=0)
+
+
+# Found by fuzzing (tests/io/test_segy_fuzz.py): corrupt headers that used to read silently.
+
+
+def test_binary_sample_count_that_also_fits_the_file_is_refused(make_segy):
+    # 2 traces of 8 float samples (544 bytes) are also 1 trace of 76 samples: that read
+    # as a 1 x 1 survey whose samples were the second trace's header
+    path = patch(make_segy(inlines=[1], crosslines=[1, 2], ns=8), 3221, 76)
+    with pytest.raises(
+        SegyFormatError, match=r"binary header says 76 samples.*first trace header says 8.*fit both"
+    ):
+        open_segy(path)
+
+
+def test_trace_header_sample_counts_that_do_not_fit_are_overruled(make_segy, caplog):
+    path = make_segy(ns=8)
+    raw = bytearray(path.read_bytes())
+    for k in range(20):  # every trace header says 9 samples; only 8 fit the file size
+        raw[3600 + k * 272 + 114 : 3600 + k * 272 + 116] = (9).to_bytes(2, "big")
+    path.write_bytes(bytes(raw))
+    survey = open_segy(path)
+    np.testing.assert_array_equal(
+        survey["amplitude"].values, encoded_cube(range(10, 15), range(20, 24), 8)
+    )
+    assert "reading 8, the only count that fits" in caplog.text
+
+
+def test_sample_format_of_another_size_is_caught_by_the_trace_headers(make_segy):
+    # 4 traces of 40 4-byte samples are 5 traces of 40 2-byte samples; the "headers" of
+    # those lie among the samples: this used to fail as nonsense geometry, or read
+    path = patch(make_segy(inlines=[1, 2], crosslines=[1, 2], ns=40), 3225, 3)
+    with pytest.raises(
+        SegyFormatError, match=r"trace 3 of 5 says \d+ samples.*format \(byte 3225\)"
+    ):
+        open_segy(path)
+
+
+def test_extended_header_count_that_points_at_traces_is_refused(make_segy):
+    # traces of 20 float samples are 320 bytes: 10 of them fill the 3200 bytes of one
+    # "extended textual header", and the last 2 read as a survey of their own
+    path = patch(make_segy(inlines=range(1, 4), crosslines=range(1, 5), ns=20), 3505, 1)
+    with pytest.raises(
+        SegyFormatError,
+        match=r"declares 1 extended textual header.*neither text nor a stanza.*3505-3506 to 0",
+    ):
+        open_segy(path)
+
+
+@pytest.mark.parametrize(
+    "block", [b"\x00" * 3200, "C 1 EXTENDED TEXTUAL HEADER".ljust(3200).encode("cp037")]
+)
+def test_blank_or_text_extended_headers_are_read(make_segy, block):
+    path = make_segy()
+    raw = path.read_bytes()
+    path.write_bytes(raw[:3504] + (1).to_bytes(2, "big") + raw[3506:3600] + block + raw[3600:])
+    survey = open_segy(path)
+    np.testing.assert_array_equal(
+        survey["amplitude"].values, encoded_cube(range(10, 15), range(20, 24), 8)
+    )
