@@ -23,6 +23,7 @@ JOBS: dict[str, Job] = {
     "ingest": Job("facies.jobs.ingest", "SEG-Y (and labels) -> chunked survey store, with QC"),
     "train": Job("facies.jobs.train", "train a model (U-Net by default) and test it"),
     "predict": Job("facies.jobs.predict", "facies volume for a new survey, written as SEG-Y"),
+    "inspect": Job("facies.jobs.inspect", "feature-hierarchy report of a U-Net checkpoint"),
     "compare": Job("facies.jobs.compare", "U-Net vs LSTM: table and figure on the same test split"),
     "gradflow": Job("facies.jobs.gradflow", "gradient norm vs distance along a trace: RNN vs LSTM"),
     "evaluate": Job("facies.jobs.evaluate", "test metrics and figures for a checkpoint"),

@@ -1,0 +1,164 @@
+"""Figures of the feature hierarchy: activation grids, gradient maps and the summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from facies.plots import _pyplot
+
+
+def activation_figure(
+    trained: np.ndarray, control: np.ndarray, stage: str, section: str, path: Path
+) -> Path:
+    """The strongest channels of one stage on the section: trained (top row) and the
+    untrained control (bottom row), each map scaled to its own range."""
+    plt = _pyplot()
+    k = max(len(trained), len(control), 1)
+    h, w = trained.shape[-2:] if len(trained) else control.shape[-2:]
+    size = 1.9
+    fig, axes = plt.subplots(
+        2, k, figsize=(size * k * max(w / h, 0.5), 2 * size + 0.6), squeeze=False
+    )
+    for row, (label, maps) in enumerate((("trained", trained), ("untrained", control))):
+        for col in range(k):
+            ax = axes[row, col]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col >= len(maps):
+                ax.axis("off")
+                continue
+            clip = np.percentile(np.abs(maps[col]), 99.5) or 1.0
+            lo = -clip if maps[col].min() < 0 else 0.0
+            ax.imshow(
+                maps[col], cmap="magma" if lo == 0 else "RdBu_r", vmin=lo, vmax=clip, aspect="auto"
+            )
+            if col == 0:
+                ax.set_ylabel(label)
+    fig.suptitle(f"{stage}: strongest channels by energy, {section}")
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def field_figure(inspection, path: Path) -> Path:
+    """Effective receptive fields (input-gradient magnitude) per stage, with the
+    theoretical field drawn as a box; trained above, untrained below."""
+    plt = _pyplot()
+    from matplotlib.patches import Rectangle
+
+    stages = [s for s in inspection.trained.stages if s.name in inspection.trained.fields]
+    fig, axes = plt.subplots(2, len(stages), figsize=(2.2 * len(stages), 4.8), squeeze=False)
+    for row, result in enumerate((inspection.trained, inspection.control)):
+        for col, stage in enumerate(stages):
+            ax = axes[row, col]
+            measured = result.fields[stage.name]
+            ax.imshow(np.sqrt(measured.gradient), cmap="viridis", aspect="auto")
+            ts, tt = stage.theoretical_field
+            cs, ct = measured.centre
+            ax.add_patch(
+                Rectangle(
+                    (ct - tt / 2, cs - ts / 2), tt, ts, fill=False, ec="white", ls="--", lw=0.8
+                )
+            )
+            es, et = result.stage(stage.name).effective_field
+            ax.set_title(f"{stage.name}\n{es:.0f}x{et:.0f} of {ts:.0f}", fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[row, 0].set_ylabel("trained" if row == 0 else "untrained")
+    fig.suptitle("effective receptive field (sqrt |d stage / d input|); box: theoretical")
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def summary_figure(inspection, path: Path) -> Path:
+    """Receptive field, spectral centroid and probe score against stage, trained vs control."""
+    plt = _pyplot()
+    names = [s.name for s in inspection.trained.stages]
+    x = np.arange(len(names))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+
+    def series(result, get):
+        return [get(s) for s in result.stages]
+
+    ax = axes[0]
+    ax.plot(
+        x, series(inspection.trained, lambda s: s.theoretical_field[0]), "k--", label="theoretical"
+    )
+    for result, colour, label in (
+        (inspection.trained, "C0", "trained"),
+        (inspection.control, "C1", "untrained"),
+    ):
+        ax.plot(
+            x,
+            series(result, lambda s: s.effective_field[0]),
+            "o-",
+            color=colour,
+            label=f"effective, {label} (samples)",
+        )
+        ax.plot(
+            x,
+            series(result, lambda s: s.effective_field[1]),
+            "s:",
+            color=colour,
+            label=f"effective, {label} (traces)",
+        )
+    ax.set_yscale("log")
+    ax.set_ylabel("receptive field (samples / traces)")
+    ax.set_title("receptive field")
+
+    ax = axes[1]
+    for result, colour, label in (
+        (inspection.trained, "C0", "trained"),
+        (inspection.control, "C1", "untrained"),
+    ):
+        ax.plot(
+            x,
+            series(result, lambda s: s.centroid.radial),
+            "o-",
+            color=colour,
+            label=f"{label}, per input sample",
+        )
+        ax.plot(
+            x,
+            series(result, lambda s: s.centroid.radial_native),
+            "s:",
+            color=colour,
+            label=f"{label}, per map pixel",
+        )
+    ax.set_ylabel("spectral centroid (cycles)")
+    ax.set_title("spatial frequency of the activations")
+
+    ax = axes[2]
+    for result, colour, label in (
+        (inspection.trained, "C0", "trained"),
+        (inspection.control, "C1", "untrained"),
+    ):
+        ax.plot(
+            x, series(result, lambda s: s.probe.miou), "o-", color=colour, label=f"{label}, mIoU"
+        )
+        ax.plot(
+            x,
+            series(result, lambda s: s.probe.accuracy),
+            "s:",
+            color=colour,
+            label=f"{label}, accuracy",
+        )
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("held-out score")
+    ax.set_title("linear probe")
+
+    bottleneck = names.index("bottleneck") if "bottleneck" in names else None
+    for ax in axes:
+        ax.set_xticks(x, names, rotation=45, ha="right")
+        if bottleneck is not None:
+            ax.axvline(bottleneck, color="0.8", lw=6, zorder=0)
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    fig.suptitle("feature hierarchy: input -> encoder -> bottleneck -> decoder")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
