@@ -79,7 +79,12 @@ class FaciesModule(L.LightningModule):
         self.register_buffer("class_weights", weights, persistent=False)
         n = len(class_names)
         self.val_confusion = FaciesConfusion(n, ignore_index)
-        self.test_confusion = FaciesConfusion(n, ignore_index)
+        #: One confusion matrix per test set (``test``, or e.g. F3's ``test1``, ``test2``).
+        self.test_confusions = torch.nn.ModuleDict({"test": FaciesConfusion(n, ignore_index)})
+        #: After testing: scores and matrices by test set; with several sets, ``test``
+        #: holds the benchmark's combined score, from the sum of their matrices.
+        self.test_results: dict[str, dict] = {}
+        self.test_confmats: dict[str, torch.Tensor] = {}
         self.test_scores: dict | None = None
         self.test_confmat: torch.Tensor | None = None
 
@@ -98,7 +103,14 @@ class FaciesModule(L.LightningModule):
         if self.hparams.channels_last and self.device.type == "cuda":
             self.net.to(memory_format=torch.channels_last)
 
-    on_test_start = on_fit_start
+    def on_test_start(self) -> None:
+        self.on_fit_start()
+        datamodule = getattr(self.trainer, "datamodule", None)
+        names = list(getattr(datamodule, "test_names", None) or ["test"])
+        if list(self.test_confusions) != names:
+            n, ignore = len(self.hparams.class_names), self.hparams.ignore_index
+            confusions = {name: FaciesConfusion(n, ignore) for name in names}
+            self.test_confusions = torch.nn.ModuleDict(confusions).to(self.device)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         if self.hparams.channels_last and image.is_cuda:
@@ -125,7 +137,8 @@ class FaciesModule(L.LightningModule):
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         logits = self(self.inputs(batch))
-        self.log("val/loss", self.loss(logits, batch["mask"]), batch_size=len(logits))
+        if bool((batch["mask"] != self.hparams.ignore_index).any()):  # else the loss is NaN
+            self.log("val/loss", self.loss(logits, batch["mask"]), batch_size=len(logits))
         self.val_confusion.update(logits, batch["mask"])
 
     def on_validation_epoch_end(self) -> None:
@@ -133,20 +146,39 @@ class FaciesModule(L.LightningModule):
 
     def test_step(self, batch: dict, batch_idx: int) -> None:
         logits = self(self.inputs(batch))
-        self.test_confusion.update(logits, batch["mask"])
+        self.test_confusions[batch.get("test_set", "test")].update(logits, batch["mask"])
 
     def on_test_epoch_end(self) -> None:
-        self.test_confmat = self.test_confusion.compute().cpu()
-        self.test_scores = self._log_scores("test", self.test_confusion)
+        """Score each test set, and with several, all of them from their summed matrix
+        (the F3 benchmark's "both": not an average of the sets' scores)."""
+        matrices = {}
+        for name, confusion in self.test_confusions.items():  # same order on every rank
+            matrices[name] = confusion.compute().cpu()
+            confusion.reset()
+        if len(matrices) > 1:
+            matrices = {"test": torch.stack(list(matrices.values())).sum(0), **matrices}
+        self.test_confmats = matrices
+        self.test_results = {}
+        for name, matrix in matrices.items():
+            result = self._scores(name, matrix)
+            if result is not None:
+                self.test_results[name] = result
+        self.test_confmat = matrices["test"]
+        self.test_scores = self.test_results.get("test")
 
     def _log_scores(self, stage: str, confusion: FaciesConfusion) -> dict | None:
-        matrix = confusion.compute()
+        matrix = confusion.compute()  # summed over DDP ranks
         confusion.reset()
+        return self._scores(stage, matrix)
+
+    def _scores(self, stage: str, matrix: torch.Tensor) -> dict | None:
         if int(matrix.sum()) == 0:  # sanity check before any labelled sample
             return None
         result = scores(matrix.cpu(), self.hparams.class_names)
         for key in ("pa", "mca", "fwiu", "miou"):
-            self.log(f"{stage}/{key}", result[key], prog_bar=key == "miou", sync_dist=False)
+            # the same value on every rank (from the summed matrix): "max" keeps it exact
+            self.log(f"{stage}/{key}", result[key], prog_bar=key == "miou", sync_dist=True,
+                     reduce_fx="max")  # fmt: skip
         return result
 
     def configure_optimizers(self) -> Any:

@@ -81,6 +81,21 @@ def test_evaluate_reproduces_the_test_metrics(trained):
     assert evaluated["support"] == trained_metrics["support"]
 
 
+def test_the_same_seed_gives_the_same_metrics(trained):
+    """Determinism on one CPU: a second run with the same settings and seed scores the
+    same, to the last bit (test scores, confusion matrix, every logged loss and score)."""
+    cwd, out = trained
+    run = facies("train", *TINY, cwd=cwd)
+    assert run.returncode == 0, run.stderr[-3000:]
+    again = run_folder(run.stdout)
+    assert again != out
+    first, second = (json.loads((p / "metrics.json").read_text()) for p in (out, again))
+    assert second["test"] == first["test"]
+    assert second["confusion_matrix"] == first["confusion_matrix"]
+    log = "logs/metrics.csv"  # training loss per step, validation scores per epoch
+    assert (again / log).read_text() == (out / log).read_text()
+
+
 def test_resume_continues_from_the_last_checkpoint(trained):
     cwd, out = trained
     more = [a for a in TINY if not a.startswith("trainer.max_epochs")] + ["trainer.max_epochs=3"]
@@ -120,7 +135,9 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.parametrize("job", ["train", "evaluate", "predict", "info", "ingest", "synth"])
-@pytest.mark.parametrize("overrides", [[], ["trainer=cpu"], ["trainer=gpu"], ["trainer=ddp"]])
+@pytest.mark.parametrize(
+    "overrides", [[], ["trainer=cpu"], ["trainer=gpu"], ["trainer=ddp"], ["data=f3"]]
+)
 def test_every_config_composes(job, overrides):
     if overrides and job not in ("train", "evaluate"):
         pytest.skip("no trainer in this job")
@@ -129,6 +146,8 @@ def test_every_config_composes(job, overrides):
     assert cfg is not None
     if job == "train":
         assert cfg.model.name == "unet" and cfg.scheduler.T_max == cfg.trainer.max_epochs
+    if "data=f3" in overrides:
+        assert cfg.data.source == "f3" and cfg.data.splits.fractions.test == 0
 
 
 def test_train_on_a_user_segy_pair(tmp_path):

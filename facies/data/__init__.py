@@ -1,1 +1,2 @@
-"""From a survey to training batches: splits, tiling, normalisation, patches."""
+"""From a survey to training batches: sources (store, SEG-Y, synthetic, F3 benchmark),
+splits, tiling, normalisation, patches and traces, sharded over DDP ranks."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import lightning as L
 import numpy as np
@@ -23,9 +25,46 @@ log = logging.getLogger(__name__)
 IGNORE_INDEX = -100
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    """A split scored on whole inline sections: validation, or one test set.
+
+    ``volume`` is the training survey's for splits cut from it, or a test survey's own
+    (the F3 benchmark's Test 1 and Test 2); ``region`` is the split's inline range in it.
+    """
+
+    volume: Volume
+    region: InlineRange
+    live: np.ndarray
+    inlines: np.ndarray
+    section_size: tuple[int, int]
+    table: PatchTable
+
+
+class NamedTestBatches:
+    """The batches of several test sets one after the other, each batch tagged with its
+    set's name (``batch["test_set"]``) so the module scores each set on its own."""
+
+    def __init__(self, batches: dict[str, PatchBatches | TraceBatches]) -> None:
+        self.batches = batches
+
+    def __len__(self) -> int:
+        return sum(len(b) for b in self.batches.values())
+
+    def __iter__(self) -> Iterator[dict]:
+        for name, batches in self.batches.items():
+            for batch in batches:
+                yield {**batch, "test_set": name}
+
+
 class SurveyDataModule(L.LightningDataModule):
     """Training patches from inline and crossline sections; whole inline sections for
     validation and test, so every held-out sample is scored exactly once.
+
+    Test sections come from the survey's own test block, or, with ``tests``, from
+    separate test surveys (the F3 benchmark's Test 1 and Test 2), each scored on its
+    own and together. Under DDP every rank reads its own shard of each split
+    (:mod:`facies.data.sharding`); the module sums the confusion matrices over ranks.
 
     Args:
         survey: a survey with ``labels`` (e.g. from :func:`facies.io.store.open_survey`).
@@ -38,6 +77,10 @@ class SurveyDataModule(L.LightningDataModule):
         augmentation: ``{"enabled", "amplitude_scale", "noise"}``.
         norm_stats: use these instead of estimating them on the training region.
         seed: shuffling and augmentation seed.
+        mode: ``patches`` (U-Net) or ``traces`` (LSTM).
+        neighbourhood: traces on each side of a trace fed to the LSTM as channels.
+        tests: separate test surveys by name (same samples and classes as ``survey``);
+            the splits then must not hold a test block.
     """
 
     def __init__(
@@ -54,6 +97,7 @@ class SurveyDataModule(L.LightningDataModule):
         seed: int = 0,
         mode: str = "patches",
         neighbourhood: int = 0,
+        tests: dict[str, xr.Dataset] | None = None,
     ) -> None:
         super().__init__()
         if mode not in ("patches", "traces"):
@@ -80,8 +124,43 @@ class SurveyDataModule(L.LightningDataModule):
             nil, splits.get("fractions"), splits.get("ranges"), gap=math.ceil(self.patch[1] / 2)
         )
         self.norm_stats = NormStats(**norm_stats) if norm_stats else None
+        self.tests = self._check_tests(dict(tests or {}))
         self.volume: Volume | None = None
         self.tables: dict[str, PatchTable] = {}
+        self.held_out: dict[str, HeldOut] = {}
+
+    def _check_tests(self, tests: dict[str, xr.Dataset]) -> dict[str, xr.Dataset]:
+        if not tests:
+            return tests
+        if "test" in self.splits:
+            raise ConfigError(
+                f"the survey comes with its own test sets ({', '.join(tests)}), so the splits "
+                "must not cut a test block from it too; set data.splits.fractions.test=0 "
+                "(or leave test out of data.splits.ranges)."
+            )
+        ns = self.survey.sizes["sample"]
+        for name, test in tests.items():
+            if LABELS not in test:
+                raise ConfigError(f"test set {name} has no labels; it cannot be scored.")
+            if test.sizes["sample"] != ns:
+                raise ConfigError(
+                    f"test set {name} has {test.sizes['sample']} samples per trace, the "
+                    f"training survey {ns}; give test surveys with the same sample axis."
+                )
+            names = test.attrs.get("class_names")
+            if names and list(names) != self.class_names:
+                raise ConfigError(
+                    f"test set {name} has classes {list(names)}, the "
+                    f"training survey {self.class_names}; they must be the same."
+                )
+        return tests
+
+    @property
+    def test_names(self) -> list[str]:
+        """The test sets scored by :meth:`test_dataloader`, in order."""
+        if self.tests:
+            return list(self.tests)
+        return ["test"] if "test" in self.splits else []
 
     @property
     def class_names(self) -> list[str]:
@@ -94,36 +173,62 @@ class SurveyDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.volume is not None:
             return
-        amplitude = np.asarray(self.survey[AMPLITUDE].values)
-        labels = np.asarray(self.survey[LABELS].values).astype(np.int64)
         live = np.asarray(self.survey[LIVE].values)
-        ignore = self.survey.attrs.get("ignore_label")
-        if ignore is not None:
-            labels[labels == ignore] = IGNORE_INDEX
-        labels[~live] = IGNORE_INDEX
         if self.norm_stats is None:
             train = self.splits["train"].as_slice()
+            amplitude = np.asarray(self.survey[AMPLITUDE].values)
             self.norm_stats = estimate_stats(amplitude[train], live[train], self.seed)
-        self.volume = Volume(normalize(amplitude, self.norm_stats), labels, IGNORE_INDEX)
-        _, nxl, ns = amplitude.shape
+        self.volume = self._volume(self.survey)
+        _, nxl, ns = self.volume.shape
         self.tables["train"] = self._labelled(
             patch_table(self.splits["train"], nxl, ns, self.patch, self.stride, self.directions)
         )
-        for name in ("val", "test"):
-            if name in self.splits:
-                self.tables[name] = patch_table(
-                    self.splits[name], nxl, ns, self.section_size, self.section_size, ("inline",)
-                )
+        sets = {name: (self.survey, self.volume, self.splits[name])
+                for name in ("val", "test") if name in self.splits}  # fmt: skip
+        for name, test in self.tests.items():
+            sets[name] = (test, self._volume(test), InlineRange(0, test.sizes["inline"]))
+        for name, (survey, volume, region) in sets.items():
+            size = self._section_size(survey)
+            table = patch_table(region, volume.shape[1], ns, size, size, ("inline",))
+            self.held_out[name] = HeldOut(
+                volume,
+                region,
+                np.asarray(survey[LIVE].values),
+                np.asarray(survey["inline"].values),
+                size,
+                table,
+            )
+            self.tables[name] = table
         log.info(
-            "splits %s; %d training patches",
+            "splits %s; %d training patches; test sets %s",
             {k: (v.start, v.stop) for k, v in self.splits.items()},
             len(self.tables["train"]),
+            {n: self._test_shape(n) for n in self.test_names},
         )
+
+    def _test_shape(self, name: str) -> tuple[int, int, int]:
+        """(inlines, crosslines, samples) of a test set."""
+        held = self.held_out[name]
+        return (len(held.region), *held.volume.shape[1:])
+
+    def _volume(self, survey: xr.Dataset) -> Volume:
+        """A survey normalised with the training statistics, unlabelled samples ignored."""
+        amplitude = np.asarray(survey[AMPLITUDE].values)
+        labels = np.asarray(survey[LABELS].values).astype(np.int64)
+        live = np.asarray(survey[LIVE].values)
+        ignore = survey.attrs.get("ignore_label")
+        if ignore is not None:
+            labels[labels == ignore] = IGNORE_INDEX
+        labels[~live] = IGNORE_INDEX
+        return Volume(normalize(amplitude, self.norm_stats), labels, IGNORE_INDEX)
 
     @property
     def section_size(self) -> tuple[int, int]:
-        """A whole inline section, padded to the model's size multiple."""
-        _, nxl, ns = (self.survey.sizes[d] for d in ("inline", "crossline", "sample"))
+        """A whole inline section of the survey, padded to the model's size multiple."""
+        return self._section_size(self.survey)
+
+    def _section_size(self, survey: xr.Dataset) -> tuple[int, int]:
+        nxl, ns = survey.sizes["crossline"], survey.sizes["sample"]
         m = self.size_multiple
         return math.ceil(ns / m) * m, math.ceil(nxl / m) * m
 
@@ -147,31 +252,54 @@ class SurveyDataModule(L.LightningDataModule):
         return (weights / weights.mean()).tolist()
 
     def move_to(self, device) -> None:
-        """Hold the survey on ``device`` (the GPU when training there)."""
+        """Hold the survey (and the test surveys) on ``device`` (the GPU when training there)."""
         if self.volume is not None:
             self.volume.to(device)
+        for held in self.held_out.values():
+            held.volume.to(device)
+
+    def _shard(self) -> tuple[int, int]:
+        """(rank, world size) of this process: each reads its own part of every split."""
+        trainer = self.trainer
+        if trainer is None:
+            return 0, 1
+        return int(trainer.global_rank), int(trainer.world_size)
 
     def _batches(self, name: str, train: bool) -> PatchBatches | TraceBatches:
-        if name not in self.tables:
+        rank, world = self._shard()
+        shard = {"seed": self.seed, "rank": rank, "world_size": world}
+        traces = self.mode == "traces"
+        if train:
+            aug = self.augmentation
+            if traces:
+                live = np.asarray(self.survey[LIVE].values)
+                region = self.splits["train"]
+                return TraceBatches(self.volume, region, live, self.batch_size,
+                                    self.neighbourhood, True, aug, **shard)  # fmt: skip
+            return PatchBatches(self.volume, self.tables["train"], self.patch, self.batch_size,
+                                True, aug, **shard)  # fmt: skip
+        if name not in self.held_out:
             raise ConfigError(f"the splits have no {name} block: {list(self.splits)}.")
-        if self.mode == "traces":
-            live = np.asarray(self.survey[LIVE].values)
-            aug = self.augmentation if train else None
-            return TraceBatches(self.volume, self.splits[name], live, self.batch_size,
-                                self.neighbourhood, train, aug, self.seed)  # fmt: skip
-        size = self.patch if train else self.section_size
-        batch = self.batch_size if train else max(1, self.batch_size // 4)
-        aug = self.augmentation if train else None
-        return PatchBatches(self.volume, self.tables[name], size, batch, train, aug, self.seed)
+        held = self.held_out[name]
+        if traces:
+            return TraceBatches(held.volume, held.region, held.live, self.batch_size,
+                                self.neighbourhood, False, None, **shard)  # fmt: skip
+        batch = max(1, self.batch_size // 4)
+        return PatchBatches(held.volume, held.table, held.section_size, batch, False, None,
+                            **shard)  # fmt: skip
 
-    def train_dataloader(self) -> PatchBatches:
+    def train_dataloader(self) -> PatchBatches | TraceBatches:
         return self._batches("train", True)
 
-    def val_dataloader(self) -> PatchBatches:
+    def val_dataloader(self) -> PatchBatches | TraceBatches:
         return self._batches("val", False)
 
-    def test_dataloader(self) -> PatchBatches:
-        return self._batches("test", False)
+    def test_dataloader(self) -> PatchBatches | TraceBatches | NamedTestBatches:
+        """The test split's batches; with several test sets, theirs in turn, tagged by name."""
+        names = self.test_names
+        if len(names) <= 1:
+            return self._batches(names[0] if names else "test", False)
+        return NamedTestBatches({name: self._batches(name, False) for name in names})
 
 
 def datamodule_for(
@@ -181,12 +309,18 @@ def datamodule_for(
     seed: int = 0,
     norm_stats: dict | None = None,
     patch: tuple[int, int] | None = None,
+    tests: dict[str, xr.Dataset] | None = None,
 ) -> SurveyDataModule:
     """The data module a model needs: patches for the U-Net, traces for the LSTM.
 
     Both see the same splits (the gaps follow the patch width), so their test scores
-    are on the same samples.
+    are on the same samples. A data config with its own test surveys (``data=f3``: the
+    benchmark's Test 1 and Test 2) brings them along unless ``tests`` are given.
     """
+    if tests is None:
+        from facies.data.sources import load_test_surveys
+
+        tests = load_test_surveys(data)
     traces = model.get("name") == "lstm"
     return SurveyDataModule(
         survey,
@@ -201,4 +335,5 @@ def datamodule_for(
         seed=seed,
         mode="traces" if traces else "patches",
         neighbourhood=model.get("neighbourhood", 0),
+        tests=tests,
     )

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
+from facies.data.sharding import Shard
 from facies.data.tiling import INLINE_SECTION, PatchTable
 
 
@@ -88,7 +89,12 @@ def augment(batch: dict, generator: torch.Generator, scale: float, noise: float)
 
 
 class PatchBatches:
-    """An epoch of batches over a patch table; shuffled and augmented when training."""
+    """An epoch of batches over a patch table; shuffled and augmented when training.
+
+    Under DDP each rank reads its own :class:`~facies.data.sharding.Shard` of the table
+    (``rank``, ``world_size``); rows a rank repeats only to keep batch counts equal are
+    masked with the ignore value, so they add nothing to the loss or the metrics.
+    """
 
     def __init__(
         self,
@@ -99,30 +105,39 @@ class PatchBatches:
         shuffle: bool = False,
         augmentation: dict | None = None,
         seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
         self.volume, self.table, self.size = volume, table, size
         self.batch_size, self.shuffle = batch_size, shuffle
         self.augmentation = augmentation or {}
-        self.generator = torch.Generator().manual_seed(seed)
-        self._rng = np.random.default_rng(seed)
+        #: Lightning calls ``sampler.set_epoch`` each epoch, as for a DistributedSampler
+        #: (and, as on a DataLoader, reads ``batch_sampler``: batching is ours).
+        self.batch_sampler = None
+        self.sampler = Shard(len(table), rank, world_size, shuffle, seed)
 
     def __len__(self) -> int:
-        return -(-len(self.table) // self.batch_size)
+        return -(-self.sampler.per_rank // self.batch_size)
 
     def __iter__(self) -> Iterator[dict]:
-        order = (
-            self._rng.permutation(len(self.table)) if self.shuffle else np.arange(len(self.table))
-        )
+        epoch = self.sampler.next_epoch()
+        order, scored = self.sampler.rows(epoch)
+        rng, generator = self.sampler.generators(epoch)
         augmenting = self.augmentation.get("enabled", False)
         for start in range(0, len(order), self.batch_size):
             rows = order[start : start + self.batch_size]
             # lateral flips only: the sample axis is physical time or depth
-            flip = self._rng.random(len(rows)) < 0.5 if augmenting else None
+            flip = rng.random(len(rows)) < 0.5 if augmenting else None
             batch = self.volume.cut(self.table, rows, self.size, flip)
+            unscored = ~scored[start : start + self.batch_size]
+            if unscored.any():
+                batch["mask"][torch.as_tensor(unscored, device=batch["mask"].device)] = (
+                    self.volume.ignore_index
+                )
             if augmenting:
                 batch = augment(
                     batch,
-                    self.generator,
+                    generator,
                     self.augmentation.get("amplitude_scale", 0.0),
                     self.augmentation.get("noise", 0.0),
                 )

@@ -1,12 +1,16 @@
-"""Where a training survey comes from: a store, a SEG-Y pair, or the built-in synthetic one.
+"""Where a training survey comes from: a store, a SEG-Y pair, the built-in synthetic one,
+or the F3 Netherlands facies benchmark.
 
-Every source ends as a survey store (read without decoding SEG-Y again); SEG-Y inputs
-are ingested into it on first use and the store is reused after that.
+Every SEG-Y source ends as a survey store (read without decoding SEG-Y again); SEG-Y
+inputs are ingested into it on first use and the store is reused after that. The F3
+benchmark (``data=f3``) is read from its published ``.npy`` files instead
+(:mod:`facies.data.f3`) and brings its own test surveys.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +62,29 @@ def prepare_store(cfg: DictConfig) -> Path:
     return store
 
 
+#: ``data.source`` of the F3 benchmark's data config (conf/data/f3.yaml).
+F3_SOURCE = "f3"
+
+
+def _is_f3(cfg: Mapping | DictConfig) -> bool:
+    return cfg.get("source") == F3_SOURCE
+
+
 def load_survey(cfg: DictConfig) -> xr.Dataset:
-    """Open (creating if needed) the data config's store, lazily."""
+    """The training survey of a data config: its store opened lazily (made if needed),
+    or, for ``data=f3``, the benchmark's training volume."""
+    if _is_f3(cfg):
+        from facies.data.f3 import load_f3
+
+        return load_f3(cfg.get("root"), parts=("train",)).train
     return open_survey(prepare_store(cfg))
+
+
+def load_test_surveys(cfg: Mapping | DictConfig) -> dict[str, xr.Dataset]:
+    """Test surveys that come with a data config (F3: ``test1``, ``test2``), else none:
+    the test split is then a block of the training survey's inlines."""
+    if _is_f3(cfg):
+        from facies.data.f3 import TEST_SETS, load_f3
+
+        return load_f3(cfg.get("root"), parts=TEST_SETS).tests
+    return {}

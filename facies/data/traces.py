@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from facies.data.patches import Volume
+from facies.data.sharding import Shard
 from facies.data.splits import InlineRange
 
 
@@ -38,7 +39,10 @@ def cut_traces(
 
 
 class TraceBatches:
-    """An epoch of trace batches from one split; shuffled (and flipped amplitudes) when training."""
+    """An epoch of trace batches from one split; shuffled and augmented when training.
+
+    Sharded over DDP ranks like :class:`facies.data.patches.PatchBatches`.
+    """
 
     def __init__(
         self,
@@ -50,39 +54,47 @@ class TraceBatches:
         shuffle: bool = False,
         augmentation: dict | None = None,
         seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
         il, xl = np.nonzero(live[region.as_slice()])
         self.il, self.xl = il + region.start, xl
         self.volume, self.region, self.radius = volume, region, radius
         self.batch_size, self.shuffle = batch_size, shuffle
         self.augmentation = augmentation or {}
-        self._rng = np.random.default_rng(seed)
-        self._generator = torch.Generator().manual_seed(seed)
+        #: Lightning calls ``sampler.set_epoch`` each epoch, as for a DistributedSampler
+        #: (and, as on a DataLoader, reads ``batch_sampler``: batching is ours).
+        self.batch_sampler = None
+        self.sampler = Shard(len(self.il), rank, world_size, shuffle, seed)
 
     def __len__(self) -> int:
-        return -(-len(self.il) // self.batch_size)
+        return -(-self.sampler.per_rank // self.batch_size)
 
     def __iter__(self) -> Iterator[dict]:
-        n = len(self.il)
-        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
-        for start in range(0, n, self.batch_size):
+        epoch = self.sampler.next_epoch()
+        order, scored = self.sampler.rows(epoch)
+        _, generator = self.sampler.generators(epoch)
+        for start in range(0, len(order), self.batch_size):
             rows = order[start : start + self.batch_size]
             batch = cut_traces(self.volume, self.il[rows], self.xl[rows], self.region, self.radius)
+            unscored = ~scored[start : start + self.batch_size]
+            if unscored.any():
+                batch["mask"][torch.as_tensor(unscored, device=batch["mask"].device)] = (
+                    self.volume.ignore_index
+                )
             if self.augmentation.get("enabled", False):
-                batch = self._augment(batch)
+                batch = self._augment(batch, generator)
             yield batch
 
-    def _augment(self, batch: dict) -> dict:
+    def _augment(self, batch: dict, generator: torch.Generator) -> dict:
         """Amplitude scaling and noise, as for patches (a trace has no lateral flip)."""
         trace = batch["trace"]
         scale = self.augmentation.get("amplitude_scale", 0.0)
         noise = self.augmentation.get("noise", 0.0)
         n = trace.shape[0]
         if scale:
-            factor = 1 + scale * (2 * torch.rand(n, generator=self._generator) - 1)
+            factor = 1 + scale * (2 * torch.rand(n, generator=generator) - 1)
             trace = trace * factor.to(trace.device)[:, None, None]
         if noise:
-            trace = trace + noise * torch.randn(trace.shape, generator=self._generator).to(
-                trace.device
-            )
+            trace = trace + noise * torch.randn(trace.shape, generator=generator).to(trace.device)
         return {**batch, "trace": trace}

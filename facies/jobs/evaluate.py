@@ -19,7 +19,7 @@ def run(cfg: DictConfig) -> dict:
     from facies.data.datamodule import datamodule_for
     from facies.data.sources import load_survey
     from facies.evaluation import report
-    from facies.jobs.train import build_trainer, run_dir
+    from facies.jobs.train import build_trainer, ddp_launch, run_dir
 
     module = load_module(cfg.checkpoint)
     survey = load_survey(cfg.data)
@@ -40,6 +40,8 @@ def run(cfg: DictConfig) -> dict:
         )
     out = run_dir()
     trainer = build_trainer(cfg, out, callbacks=[])
-    metrics = report(trainer, module, datamodule, out, {"checkpoint": str(cfg.checkpoint)})
-    print(f"run folder: {out}")
+    with ddp_launch(trainer, "evaluate"):
+        metrics = report(trainer, module, datamodule, out, {"checkpoint": str(cfg.checkpoint)})
+    if trainer.is_global_zero:
+        print(f"run folder: {out}")
     return metrics
