@@ -47,7 +47,9 @@ def report(
     trainer.test(module, datamodule=datamodule, verbose=False)
     result = module.test_scores
     if result is None:
-        raise RuntimeError("the test split holds no labelled sample")
+        raise ConfigError(
+            "the test split holds no labelled sample; check the labels and data.splits."
+        )
     names = list(module.hparams.class_names)
     sets = {name: r for name, r in module.test_results.items() if name != "test"}
     metrics = {"test": result, **sets, "confusion_matrix": module.test_confmat.tolist()}

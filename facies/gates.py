@@ -9,7 +9,7 @@ import torch
 
 from facies.models.lstm import TraceLSTM
 from facies.models.lstm_cell import ExplicitLSTM
-from facies.plots import _pyplot
+from facies.plots import colormap, figure
 
 TITLES = {"f": "forget f_t", "i": "input i_t", "o": "output o_t", "c": "cell c_t"}
 
@@ -37,9 +37,9 @@ def gates_figure(
     truth: np.ndarray | None = None,
 ) -> Path:
     """A trace, then f_t, i_t, o_t and c_t (units as rows), then predicted facies."""
-    plt = _pyplot()
     panels = ["f", "i", "o", "c"]
-    fig, axes = plt.subplots(1, 3 + len(panels), figsize=(14, 6), sharey=True)
+    fig = figure((14, 6))
+    axes = fig.subplots(1, 3 + len(panels), sharey=True)
     samples = np.arange(len(trace))
     axes[0].plot(trace, samples, "k", lw=0.8)
     axes[0].set_title("trace")
@@ -56,7 +56,7 @@ def gates_figure(
         )
         ax.set_xlabel("unit")
     n = len(class_names)
-    cmap = plt.get_cmap("tab10" if n <= 10 else "tab20", n)
+    cmap = colormap("tab10" if n <= 10 else "tab20", n)
     for ax, (title, labels) in zip(axes[-2:], (("truth", truth), ("predicted", gates["predicted"])),
                                    strict=True):  # fmt: skip
         if labels is not None:
@@ -66,5 +66,4 @@ def gates_figure(
         ax.set_xticks([])
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path

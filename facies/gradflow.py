@@ -190,13 +190,11 @@ def decay(result: dict, distance: int) -> dict[str, float]:
 
 def plot_gradient_flow(result: dict, path: str | Path) -> Path:
     """Both curves against distance, log-scale y, written to ``path`` (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from facies.plots import figure
 
     path = Path(path)
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig = figure((6.4, 4.2))
+    ax = fig.subplots()
     for model, label in (("rnn", "tanh RNN"), ("lstm", f"LSTM ({result.get('init', '')} init)")):
         values = np.asarray(result[model], dtype=np.float64)
         shown = np.where(values > 0, values, np.nan)  # log scale: underflowed values drop out
@@ -210,5 +208,4 @@ def plot_gradient_flow(result: dict, path: str | Path) -> Path:
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path

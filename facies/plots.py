@@ -1,7 +1,9 @@
 """Figures people look at: sections, confusion matrices, training curves.
 
-matplotlib is imported inside each function (Agg backend), so importing facies does
-not pull it in.
+matplotlib is imported inside each function, so importing facies does not pull it in.
+Figures are plain ``matplotlib.figure.Figure`` objects, never registered with pyplot:
+drawing and saving them touches no global state, so a notebook's or an application's
+backend is left as it was.
 """
 
 from __future__ import annotations
@@ -13,22 +15,28 @@ from pathlib import Path
 import numpy as np
 
 
-def _pyplot():
+def figure(figsize: tuple[float, float], layout: str | None = None):
+    """A new Figure outside pyplot (see the module docstring); ``fig.subplots(...)`` for axes."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize, layout=layout)
+
+
+def colormap(name: str, n: int | None = None):
+    """The named colormap, resampled to ``n`` colours when given."""
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    cmap = matplotlib.colormaps[name]
+    return cmap.resampled(n) if n else cmap
 
 
 def confusion_figure(confmat: np.ndarray, class_names: list[str], path: Path) -> Path:
     """Row-normalised confusion matrix (rows: truth), with the counts' shares printed."""
-    plt = _pyplot()
     matrix = np.asarray(confmat, dtype=np.float64)
     shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     n = len(class_names)
-    fig, ax = plt.subplots(figsize=(1.1 * n + 2.5, 1.0 * n + 2))
+    fig = figure((1.1 * n + 2.5, 1.0 * n + 2))
+    ax = fig.subplots()
     image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     for i in range(n):
         for j in range(n):
@@ -41,7 +49,6 @@ def confusion_figure(confmat: np.ndarray, class_names: list[str], path: Path) ->
     fig.colorbar(image, ax=ax, label="share of the true class")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
@@ -53,10 +60,10 @@ def section_figure(
     path: Path,
 ) -> Path:
     """A section (samples x traces) beside label panels (truth, prediction, ...)."""
-    plt = _pyplot()
     n = len(class_names)
-    cmap = plt.get_cmap("tab10" if n <= 10 else "tab20", n)
-    fig, axes = plt.subplots(1, 1 + len(panels), figsize=(4.2 * (1 + len(panels)), 4.6))
+    cmap = colormap("tab10" if n <= 10 else "tab20", n)
+    fig = figure((4.2 * (1 + len(panels)), 4.6))
+    axes = fig.subplots(1, 1 + len(panels))
     clip = np.percentile(np.abs(seismic), 99) or 1.0
     axes[0].imshow(seismic, cmap="gray", vmin=-clip, vmax=clip, aspect="auto")
     axes[0].set_title("seismic")
@@ -71,7 +78,6 @@ def section_figure(
     bar.ax.set_yticklabels(class_names)
     fig.suptitle(title)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 
@@ -91,8 +97,8 @@ def curves_figure(metrics_csv: Path, path: Path) -> Path | None:
         xs = sorted(per_epoch)
         return xs, [sum(per_epoch[x]) / len(per_epoch[x]) for x in xs]
 
-    plt = _pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig = figure((10, 3.8))
+    left, right = fig.subplots(1, 2)
     for key in ("train/loss", "val/loss"):
         xs, ys = series(key)
         if xs:
@@ -109,7 +115,6 @@ def curves_figure(metrics_csv: Path, path: Path) -> Path | None:
     right.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
@@ -119,10 +124,10 @@ def prediction_figure(
     path: Path,
 ) -> Path:
     """One row per section: seismic | predicted facies | confidence (max probability)."""
-    plt = _pyplot()
     n = len(class_names)
-    cmap = plt.get_cmap("tab10" if n <= 10 else "tab20", n)
-    fig, axes = plt.subplots(len(rows), 3, figsize=(13, 4.2 * len(rows)), squeeze=False)
+    cmap = colormap("tab10" if n <= 10 else "tab20", n)
+    fig = figure((13, 4.2 * len(rows)))
+    axes = fig.subplots(len(rows), 3, squeeze=False)
     for (title, seismic, facies, confidence), (a, b, c) in zip(rows, axes, strict=True):
         clip = np.percentile(np.abs(seismic), 99) or 1.0
         a.imshow(seismic, cmap="gray", vmin=-clip, vmax=clip, aspect="auto")
@@ -138,5 +143,4 @@ def prediction_figure(
         fig.colorbar(shown, ax=c, fraction=0.046)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path

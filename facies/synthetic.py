@@ -292,17 +292,16 @@ def plot_sections(
     numbers: tuple[int, int],
 ) -> Path:
     """Draw one inline and one crossline (amplitude beside labels) into a PNG, atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
+    from facies.plots import colormap, figure
+
     n = len(class_names)
-    cmap = ListedColormap(plt.get_cmap("tab20" if n > 10 else "tab10")(np.arange(n)))
+    cmap = ListedColormap(colormap("tab20" if n > 10 else "tab10")(np.arange(n)))
     norm = BoundaryNorm(np.arange(n + 1) - 0.5, n)
     clip = float(np.percentile(np.abs(inline[0]), 99)) or 1.0
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8), constrained_layout=True)
+    fig = figure((11, 8), layout="constrained")
+    axes = fig.subplots(2, 2)
     for row, (name, number, (amp, lab)) in enumerate(
         (("inline", numbers[0], inline), ("crossline", numbers[1], crossline))
     ):
@@ -316,9 +315,6 @@ def plot_sections(
             ax.set_ylabel("sample")
     bar = fig.colorbar(image, ax=axes[:, 1], ticks=np.arange(n))
     bar.ax.set_yticklabels(class_names)
-    try:
-        with atomic_target(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=80)
-    finally:
-        plt.close(fig)
+    with atomic_target(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=80)
     return path

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facies.plots import _pyplot
+from facies.plots import figure
 
 
 def activation_figure(
@@ -14,13 +14,11 @@ def activation_figure(
 ) -> Path:
     """The strongest channels of one stage on the section: trained (top row) and the
     untrained control (bottom row), each map scaled to its own range."""
-    plt = _pyplot()
     k = max(len(trained), len(control), 1)
     h, w = trained.shape[-2:] if len(trained) else control.shape[-2:]
     size = 1.9
-    fig, axes = plt.subplots(
-        2, k, figsize=(size * k * max(w / h, 0.5), 2 * size + 0.6), squeeze=False
-    )
+    fig = figure((size * k * max(w / h, 0.5), 2 * size + 0.6))
+    axes = fig.subplots(2, k, squeeze=False)
     for row, (label, maps) in enumerate((("trained", trained), ("untrained", control))):
         for col in range(k):
             ax = axes[row, col]
@@ -38,18 +36,17 @@ def activation_figure(
                 ax.set_ylabel(label)
     fig.suptitle(f"{stage}: strongest channels by energy, {section}")
     fig.savefig(path, dpi=90, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 
 def field_figure(inspection, path: Path) -> Path:
     """Effective receptive fields (input-gradient magnitude) per stage, with the
     theoretical field drawn as a box; trained above, untrained below."""
-    plt = _pyplot()
     from matplotlib.patches import Rectangle
 
     stages = [s for s in inspection.trained.stages if s.name in inspection.trained.fields]
-    fig, axes = plt.subplots(2, len(stages), figsize=(2.2 * len(stages), 4.8), squeeze=False)
+    fig = figure((2.2 * len(stages), 4.8))
+    axes = fig.subplots(2, len(stages), squeeze=False)
     for row, result in enumerate((inspection.trained, inspection.control)):
         for col, stage in enumerate(stages):
             ax = axes[row, col]
@@ -69,16 +66,15 @@ def field_figure(inspection, path: Path) -> Path:
         axes[row, 0].set_ylabel("trained" if row == 0 else "untrained")
     fig.suptitle("effective receptive field (sqrt |d stage / d input|); box: theoretical")
     fig.savefig(path, dpi=90, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 
 def summary_figure(inspection, path: Path) -> Path:
     """Receptive field, spectral centroid and probe score against stage, trained vs control."""
-    plt = _pyplot()
     names = [s.name for s in inspection.trained.stages]
     x = np.arange(len(names))
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig = figure((15, 4.2))
+    axes = fig.subplots(1, 3)
 
     def series(result, get):
         return [get(s) for s in result.stages]
@@ -160,5 +156,4 @@ def summary_figure(inspection, path: Path) -> Path:
     fig.suptitle("feature hierarchy: input -> encoder -> bottleneck -> decoder")
     fig.tight_layout()
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return path

@@ -13,10 +13,12 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from facies.errors import ConfigError
+from facies.training import build_trainer, prepare_training
+
+__all__ = ["build_trainer", "ddp_launch", "run", "run_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -27,21 +29,6 @@ _LAUNCHER_KEYS = ("hydra.run.dir", "hydra.job.name", "hydra.output_subdir", "hyd
 def run_dir() -> Path:
     """This run's folder (Hydra's output directory)."""
     return Path(HydraConfig.get().runtime.output_dir)
-
-
-def build_trainer(cfg: DictConfig, out: Path, callbacks: list) -> Any:
-    """The configured Trainer, with precision and cuDNN autotuning chosen for the device."""
-    import torch
-    from lightning.pytorch.loggers import CSVLogger
-
-    trainer_cfg = OmegaConf.to_container(cfg.trainer, resolve=True)
-    gpu = torch.cuda.is_available() and trainer_cfg.get("accelerator") in ("auto", "gpu", "cuda")
-    if trainer_cfg.get("precision") is None:
-        trainer_cfg["precision"] = "bf16-mixed" if gpu else "32-true"
-    if trainer_cfg.get("benchmark") is None:
-        trainer_cfg["benchmark"] = gpu
-    logger = CSVLogger(out, name="logs", version="")
-    return instantiate(trainer_cfg, callbacks=callbacks, logger=logger, default_root_dir=out)
 
 
 def _rerunnable_script() -> str:
@@ -111,49 +98,18 @@ def ddp_launch(trainer: Any, job: str) -> Iterator[None]:
 
 def run(cfg: DictConfig) -> dict:
     """Train, then test the best checkpoint; returns the test metrics."""
-    import lightning as L
-    from lightning.pytorch.callbacks import ModelCheckpoint
-
     from facies import plots
-    from facies.data.datamodule import IGNORE_INDEX, datamodule_for
-    from facies.data.sources import load_survey
     from facies.evaluation import report
-    from facies.module import FaciesModule
 
-    L.seed_everything(cfg.seed, workers=True)
     out = run_dir()
-    survey = load_survey(cfg.data)
-    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
-    data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
-    datamodule = datamodule_for(survey, data_cfg, model_cfg, cfg.seed)
-    datamodule.setup("fit")
-    scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
-    module = FaciesModule(
-        model=model_cfg,
-        class_names=datamodule.class_names,
-        ignore_index=IGNORE_INDEX,
-        class_weights=datamodule.class_weights() if cfg.class_weights else None,
-        dice_weight=cfg.dice_weight,
-        norm_stats=datamodule.norm_stats.as_dict(),
-        patch=list(datamodule.patch),
-        sample_interval=float(survey.attrs.get("sample_interval", 0.0)),
-        optimizer=instantiate(cfg.optimizer),
-        scheduler=scheduler,
-        channels_last=cfg.channels_last,
-        compile=cfg.compile,
-    )
-    checkpoints = ModelCheckpoint(
-        dirpath=out / "checkpoints",
-        filename="best",
-        monitor="val/miou",
-        mode="max",
-        save_last=True,
-    )
-    trainer = build_trainer(cfg, out, [checkpoints])
+    training = prepare_training(cfg, out)
+    trainer, checkpoints = training.trainer, training.checkpoints
+    datamodule = training.datamodule
     started = time.perf_counter()
     with ddp_launch(trainer, "train"):
-        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.resume)
+        trainer.fit(training.module, datamodule=datamodule, ckpt_path=cfg.resume)
     seconds = time.perf_counter() - started
+    module = training.module
     if checkpoints.best_model_path:
         from facies.checkpoint import load_module
 
