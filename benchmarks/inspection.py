@@ -73,11 +73,15 @@ def main() -> None:
                 batch = torch.zeros(min(8, n - il), 1, *sections, device=args.device)
                 batch[:, 0, :n, :n] = dm.volume.amplitude[il : il + 8].transpose(1, 2)
                 net(batch)
+        if args.device.startswith("cuda"):
+            torch.cuda.synchronize()
         anchor = time.perf_counter() - start
 
         start = time.perf_counter()
         inspection = inspect_checkpoint(checkpoint, datamodule, device=args.device)
         write_report(inspection, Path(tmp) / "report")
+        if args.device.startswith("cuda"):
+            torch.cuda.synchronize()
         seconds = time.perf_counter() - start
 
     print(f"survey {n}^3, model {model}, device {args.device}")

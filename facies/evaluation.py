@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from pathlib import Path
 
 import lightning as L
@@ -15,20 +14,10 @@ from facies import plots
 from facies.data.datamodule import IGNORE_INDEX, SurveyDataModule
 from facies.data.traces import cut_traces
 from facies.errors import ConfigError
-from facies.metrics import scores_table
+from facies.metrics import json_ready, scores_table
 from facies.module import FaciesModule
 
 log = logging.getLogger(__name__)
-
-
-def _json_safe(value):
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def report(
@@ -60,7 +49,7 @@ def report(
     metrics.update(extra or {})
     if not trainer.is_global_zero:
         return metrics
-    (run_dir / "metrics.json").write_text(json.dumps(_json_safe(metrics), indent=2) + "\n")
+    (run_dir / "metrics.json").write_text(json.dumps(json_ready(metrics), indent=2) + "\n")
     plots.confusion_figure(module.test_confmat.numpy(), names, run_dir / "confusion_matrix.png")
     _section(module, datamodule, run_dir / "test_section.png")
     if datamodule.mode == "traces":

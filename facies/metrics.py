@@ -8,6 +8,7 @@ every metric here is derived from the accumulated matrix only.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -171,3 +172,15 @@ def scores_table(scores: dict) -> str:
     for name, sup, acc, iou in zip(*(scores[key] for key in columns), strict=True):
         lines.append(f"| {name} | {sup} | {fmt(acc)} | {fmt(iou)} |")
     return "\n".join(lines)
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with NaN and infinite floats (absent classes' IoU, say) as ``None``, tuples
+    as lists: strict JSON, which ``json.dumps`` alone does not write."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    return value

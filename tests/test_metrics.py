@@ -202,3 +202,13 @@ def test_cuda_matches_cpu() -> None:
     gpu.update(logits.cuda(), target.cuda())
     assert gpu.compute().is_cuda
     assert torch.equal(gpu.compute().cpu(), cpu.compute())
+
+
+def test_json_ready_writes_strict_json():
+    import json
+
+    from facies.metrics import json_ready
+
+    value = {"iou": [0.5, float("nan")], "ratio": float("inf"), "shape": (2, 3), "n": 4}
+    text = json.dumps(json_ready(value), allow_nan=False)
+    assert json.loads(text) == {"iou": [0.5, None], "ratio": None, "shape": [2, 3], "n": 4}

@@ -11,19 +11,21 @@ The job ``facies inspect`` and notebooks use the same functions:
   untrained control; :func:`write_report`: Markdown, JSON and figures.
 """
 
+from facies.inspection.data import (
+    InspectionData,
+    Sections,
+    cut_sections,
+    inspection_data,
+    parse_section,
+)
 from facies.inspection.effective_field import EffectiveField, effective_fields, mass_width
 from facies.inspection.hierarchy import (
     Inspection,
-    InspectionData,
     NetworkInspection,
-    Sections,
     StageResult,
     control_network,
-    cut_sections,
     inspect_checkpoint,
     inspect_network,
-    inspection_data,
-    parse_section,
 )
 from facies.inspection.probe import ProbeResult, features_at, fit_probe, sample_pixels
 from facies.inspection.receptive_field import ReceptiveField, through, unet_receptive_fields

@@ -76,75 +76,47 @@ def summary_figure(inspection, path: Path) -> Path:
     fig = figure((15, 4.2))
     axes = fig.subplots(1, 3)
 
-    def series(result, get):
-        return [get(s) for s in result.stages]
+    def both(ax, solid, dotted, solid_label: str, dotted_label: str) -> None:
+        """Trained (C0) and untrained (C1): ``solid(stage)`` as o-, ``dotted(stage)`` as s:."""
+        for result, colour, who in (
+            (inspection.trained, "C0", "trained"),
+            (inspection.control, "C1", "untrained"),
+        ):
+            for get, style, label in ((solid, "o-", solid_label), (dotted, "s:", dotted_label)):
+                values = [get(stage) for stage in result.stages]
+                ax.plot(x, values, style, color=colour, label=label.format(who=who))
 
-    ax = axes[0]
-    ax.plot(
-        x, series(inspection.trained, lambda s: s.theoretical_field[0]), "k--", label="theoretical"
+    theoretical = [s.theoretical_field[0] for s in inspection.trained.stages]
+    axes[0].plot(x, theoretical, "k--", label="theoretical")
+    both(
+        axes[0],
+        lambda s: s.effective_field[0],
+        lambda s: s.effective_field[1],
+        "effective, {who} (samples)",
+        "effective, {who} (traces)",
     )
-    for result, colour, label in (
-        (inspection.trained, "C0", "trained"),
-        (inspection.control, "C1", "untrained"),
-    ):
-        ax.plot(
-            x,
-            series(result, lambda s: s.effective_field[0]),
-            "o-",
-            color=colour,
-            label=f"effective, {label} (samples)",
-        )
-        ax.plot(
-            x,
-            series(result, lambda s: s.effective_field[1]),
-            "s:",
-            color=colour,
-            label=f"effective, {label} (traces)",
-        )
-    ax.set_yscale("log")
-    ax.set_ylabel("receptive field (samples / traces)")
-    ax.set_title("receptive field")
-
-    ax = axes[1]
-    for result, colour, label in (
-        (inspection.trained, "C0", "trained"),
-        (inspection.control, "C1", "untrained"),
-    ):
-        ax.plot(
-            x,
-            series(result, lambda s: s.centroid.radial),
-            "o-",
-            color=colour,
-            label=f"{label}, per input sample",
-        )
-        ax.plot(
-            x,
-            series(result, lambda s: s.centroid.radial_native),
-            "s:",
-            color=colour,
-            label=f"{label}, per map pixel",
-        )
-    ax.set_ylabel("spectral centroid (cycles)")
-    ax.set_title("spatial frequency of the activations")
-
-    ax = axes[2]
-    for result, colour, label in (
-        (inspection.trained, "C0", "trained"),
-        (inspection.control, "C1", "untrained"),
-    ):
-        ax.plot(
-            x, series(result, lambda s: s.probe.miou), "o-", color=colour, label=f"{label}, mIoU"
-        )
-        ax.plot(
-            x,
-            series(result, lambda s: s.probe.accuracy),
-            "s:",
-            color=colour,
-            label=f"{label}, accuracy",
-        )
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("held-out score")
-    ax.set_title("linear probe")
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("receptive field (samples / traces)")
+    axes[0].set_title("receptive field")
+    both(
+        axes[1],
+        lambda s: s.centroid.radial,
+        lambda s: s.centroid.radial_native,
+        "{who}, per input sample",
+        "{who}, per map pixel",
+    )
+    axes[1].set_ylabel("spectral centroid (cycles)")
+    axes[1].set_title("spatial frequency of the activations")
+    both(
+        axes[2],
+        lambda s: s.probe.miou,
+        lambda s: s.probe.accuracy,
+        "{who}, mIoU",
+        "{who}, accuracy",
+    )
+    axes[2].set_ylim(0, 1)
+    axes[2].set_ylabel("held-out score")
+    axes[2].set_title("linear probe")
 
     bottleneck = names.index("bottleneck") if "bottleneck" in names else None
     for ax in axes:

@@ -77,8 +77,9 @@ def fit_probe(
     mean = train_x.mean(0, keepdim=True)
     std = train_x.std(0, keepdim=True).clamp_min(1e-6)
     train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
-    torch.manual_seed(seed)
-    linear = nn.Linear(train_x.shape[1], num_classes).to(train_x.device)
+    with torch.random.fork_rng(devices=[]):  # the caller's random state stays as it was
+        torch.manual_seed(seed)
+        linear = nn.Linear(train_x.shape[1], num_classes).to(train_x.device)
     optimizer = torch.optim.LBFGS(
         linear.parameters(),
         lr=1.0,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -11,16 +10,7 @@ import numpy as np
 from facies import plots
 from facies.inspection.figures import activation_figure, field_figure, summary_figure
 from facies.inspection.hierarchy import Inspection
-
-
-def _json_safe(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
+from facies.metrics import json_ready
 
 
 def _table(inspection: Inspection) -> list[str]:
@@ -50,7 +40,7 @@ def write_report(inspection: Inspection, out: str | Path) -> Path:
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     data = inspection.data
-    (out / "inspection.json").write_text(json.dumps(_json_safe(inspection.as_dict()), indent=2))
+    (out / "inspection.json").write_text(json.dumps(json_ready(inspection.as_dict()), indent=2))
 
     section = data.section
     h, w = section.valid
@@ -93,7 +83,8 @@ def write_report(inspection: Inspection, out: str | Path) -> Path:
         f"and the input amplitude alone at {trained[0].probe.miou:.3f}.",
         "",
         "Fields are in samples x traces: the theoretical one from the layer stack, the "
-        "effective one the central width holding 95 % of the input-gradient magnitude of "
+        f"effective one the central width holding {inspection.mass:.0%} of the input-gradient "
+        "magnitude of "
         "the stage's centre pixel. The centroid is the power-weighted mean spatial "
         "frequency of the stage's activations, per input sample.",
         "",

@@ -19,7 +19,8 @@ def run(cfg: DictConfig) -> dict:
     from facies.data.datamodule import datamodule_for
     from facies.data.sources import load_survey
     from facies.evaluation import report
-    from facies.jobs.train import build_trainer, ddp_launch, run_dir
+    from facies.jobs.train import ddp_launch, run_dir
+    from facies.training import build_trainer
 
     module = load_module(cfg.checkpoint)
     survey = load_survey(cfg.data)

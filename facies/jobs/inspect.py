@@ -26,6 +26,10 @@ def run(cfg: DictConfig) -> dict:
     device = cfg.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif device not in ("cpu", "cuda") and not str(device).startswith("cuda:"):
+        raise ConfigError(f"device={device!r}; use auto, cpu or cuda.")
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("device=cuda, but torch sees no GPU here; use device=cpu or auto.")
     data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
 
     def datamodule(hparams: dict):

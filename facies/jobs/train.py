@@ -16,9 +16,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from facies.errors import ConfigError
-from facies.training import build_trainer, prepare_training
-
-__all__ = ["build_trainer", "ddp_launch", "run", "run_dir"]
+from facies.training import prepare_training
 
 log = logging.getLogger(__name__)
 

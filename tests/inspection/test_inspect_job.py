@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from ..test_cli import facies
 
@@ -17,8 +18,15 @@ SURVEY = [
     "data.stride=[16,16]",
     "model.depth=2",
     "model.base_channels=8",
+    "trainer=cpu",  # CPU arithmetic: the margins below were set there
 ]
-SMALL_PROBE = ["probe.sections=4", "probe.pixels=4000", "probe.iterations=100", "erf.sections=2"]
+SMALL_PROBE = [
+    "device=cpu",
+    "probe.sections=4",
+    "probe.pixels=4000",
+    "probe.iterations=100",
+    "erf.sections=2",
+]
 
 
 def _run_folder(stdout: str, marker: str) -> Path:
@@ -97,3 +105,9 @@ def test_section_choice_and_bad_sections(inspected):
 def test_inspect_needs_a_checkpoint(tmp_path):
     run = facies("inspect", cwd=tmp_path)
     assert run.returncode == 2 and "needs checkpoint=" in run.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without GPU")
+def test_device_cuda_without_a_gpu_is_a_clear_error(tmp_path):
+    run = facies("inspect", "checkpoint=missing.ckpt", "device=cuda", cwd=tmp_path)
+    assert run.returncode == 2 and "torch sees no GPU" in run.stderr
