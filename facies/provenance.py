@@ -46,6 +46,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -71,6 +72,13 @@ OUTPUT_KEYS = {"output"}
 PACKAGES = ("torch", "lightning", "numpy", "xarray", "zarr", "segyio", "hydra-core")
 GIT_TIMEOUT_S = 5.0
 SLURM_VARIABLES = ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_NODELIST")
+#: SEG-Y fingerprints computed in this process, by path and what ``os.stat`` says of the
+#: file (size, inode, modification and change times): any write or rename changes the key.
+_SEGY_FINGERPRINTS: dict[tuple[Any, ...], dict[str, Any]] = {}
+#: Only files unchanged for this long are remembered: a file written within the same
+#: timestamp tick as its fingerprint could change again without changing its times (as
+#: git treats "racily clean" index entries).
+SETTLED_NS = 2_000_000_000
 
 
 def _blake2b() -> Any:
@@ -81,16 +89,30 @@ def _blake2b() -> Any:
 
 
 def fingerprint(path: str | os.PathLike) -> dict[str, Any]:
-    """Size and header checksum of a file or folder (see the module docstring)."""
+    """Size and header checksum of a file or folder (see the module docstring).
+
+    SEG-Y fingerprints are remembered for the life of the process (see
+    :data:`_SEGY_FINGERPRINTS`): a predict run needs its input's twice, for
+    ``provenance.json`` and for the prediction store, and reads the trace headers once.
+    """
     path = Path(path).resolve()
     if path.is_dir():
         return {"path": str(path), **_folder(path)}
-    size = path.stat().st_size
+    stat = path.stat()
+    size = stat.st_size
     if path.suffix.lower() in SEGY_SUFFIXES:
+        key = (str(path), stat.st_dev, stat.st_ino, size, stat.st_mtime_ns, stat.st_ctime_ns)
+        if key in _SEGY_FINGERPRINTS:
+            return dict(_SEGY_FINGERPRINTS[key])
+        started = time.time_ns()
         try:
-            return {"path": str(path), "size": size, **segy_headers_checksum(path)}
+            record = {"path": str(path), "size": size, **segy_headers_checksum(path)}
         except Exception as err:  # not SEG-Y we can lay out: fall back to head and tail
             log.debug("%s: not fingerprinted as SEG-Y (%s)", path, err)
+        else:
+            if stat.st_ctime_ns < started - SETTLED_NS:
+                _SEGY_FINGERPRINTS[key] = dict(record)
+            return record
     return {"path": str(path), "size": size, "kind": "file", "checksum": _edges(path, size)}
 
 

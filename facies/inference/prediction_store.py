@@ -157,19 +157,18 @@ def run_fingerprint(
 ) -> dict[str, Any]:
     """What the values in a prediction store depend on.
 
-    The checkpoint by a checksum of its bytes; the input survey by its size, the
-    checksum of its headers (SEG-Y) or metadata (store) and, for a file, its
-    modification time (sample values are not read); and ``options``: whatever else
-    changes the values (window, overlap, directions, normalisation, geometry options).
-    Batch size, device, block size and inline range do not, and are left out.
+    The checkpoint by a checksum of its bytes; the input survey by its size and the
+    checksum of its headers (SEG-Y) or metadata (store), the fingerprint
+    ``provenance.json`` records (sample values are not read), and neither its path nor
+    its modification time: a copy (``cp`` without ``-p``, one per node) or a ``touch``
+    holds the same survey. ``options``: whatever else changes the values (window,
+    overlap, directions, normalisation, geometry options). Batch size, device, block
+    size and inline range do not, and are left out.
     """
     from facies.provenance import fingerprint
 
-    source = Path(source)
-    survey = fingerprint(source)
+    survey = fingerprint(source)  # remembered from provenance.json: headers read once
     survey.pop("path", None)  # the same survey may be reached by another path
-    if source.is_file():
-        survey["mtime_ns"] = source.stat().st_mtime_ns
     return _plain(
         {
             "checkpoint": file_checksum(checkpoint),

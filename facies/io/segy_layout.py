@@ -24,6 +24,8 @@ TEXT_HEADER_SIZE = 3200
 BINARY_HEADER_SIZE = 400
 TRACE_HEADER_SIZE = 240
 FILE_HEADER_SIZE = TEXT_HEADER_SIZE + BINARY_HEADER_SIZE
+#: Columns of one line ("card") of a textual header.
+CARD = 80
 
 # Binary header byte positions (1-based, as the standard numbers them).
 BIN_INTERVAL = 3217
@@ -108,12 +110,19 @@ def looks_like_text_header(block: bytes) -> bool:
 
     Text (EBCDIC or ASCII, at least half of it ordinary characters), the start of a
     rev 2 stanza (whose data may be binary), or one byte repeated (a blank header).
+    NULs that pad a card (80 columns) after its text are blanks, as
+    :func:`facies.io.segy_headers.decode_text` reads them, and are not scored; NULs
+    followed by other bytes on the same card are scored as binary (they are the zero
+    bytes of trace header words and samples).
     Trace headers and samples are none of these.
     """
     if block.startswith(STANZA_START) or len(set(block)) <= 1:
         return True
-    plain = max(plain_characters(block.decode("cp037")), plain_characters(block.decode("latin-1")))
-    return 2 * plain >= len(block)
+    text = b"".join(block[i : i + CARD].rstrip(b"\x00") for i in range(0, len(block), CARD))
+    if not text:  # only NUL padding: blank
+        return True
+    plain = max(plain_characters(text.decode("cp037")), plain_characters(text.decode("latin-1")))
+    return 2 * plain >= len(text)
 
 
 def _count_ext_headers(fh, declared: int, path: Path, file_size: int) -> int:

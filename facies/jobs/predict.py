@@ -51,6 +51,9 @@ def run(cfg: DictConfig) -> dict:
     store = Path(cfg.store) if cfg.store else out / "prediction.zarr"
     inline_range = checks.inline_range(cfg.inlines, reader)
     names = list(hp["class_names"])
+    # the input's header checksum is the one provenance.json took (remembered in
+    # facies.provenance), so the trace headers are read once; the checkpoint is checksummed
+    # whole here, as its first and last MiB (all provenance reads) do not prove two models equal
     fingerprint = ps.run_fingerprint(
         cfg.checkpoint,
         cfg.input,

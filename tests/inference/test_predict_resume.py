@@ -47,7 +47,8 @@ def test_killed_predict_leaves_no_output_and_resume_skips_finished_blocks(make_s
     proc = subprocess.Popen(args, cwd=tmp_path, env=ONE_THREAD, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     markers = ps.done_dir(store)
-    wait_for(lambda: markers.is_dir() and any(markers.glob("*_*")), proc)
+    # finished markers only: a glob would also match the temporary ".0_4.<id>.tmp"
+    wait_for(lambda: bool(ps.done_blocks(store)), proc)
     os.killpg(proc.pid, signal.SIGKILL)  # the whole process group, as a scheduler would
     proc.communicate()
     assert not out.exists()  # nothing at the output path, not even a torn file
@@ -97,6 +98,49 @@ def test_a_store_from_another_checkpoint_input_or_options_is_refused(make_segy, 
     path.write_bytes(bytes(raw))
     with pytest.raises(OutputError, match=r"different input"):
         tiny_predict(path, store, resume=True, fingerprint=fingerprint_of(ckpt, path))
+
+
+def test_a_copy_or_touched_input_resumes(make_segy, tmp_path):
+    path = make_segy(inlines=range(1, 9), crosslines=range(1, 6), ns=8)
+    ckpt = make_checkpoint(tmp_path / "m.ckpt")
+    store = tmp_path / "p.zarr"
+    tiny_predict(path, store, fingerprint=fingerprint_of(ckpt, path))
+    copy = tmp_path / "node2" / "cube.sgy"
+    copy.parent.mkdir()
+    shutil.copyfile(path, copy)  # as cp without -p, or a copy per node
+    os.utime(copy, ns=(10**9, 10**9))  # and touched: another modification time for sure
+    assert copy.stat().st_mtime_ns != path.stat().st_mtime_ns
+    found = fingerprint_of(ckpt, copy)
+    assert found == fingerprint_of(ckpt, path) and "mtime_ns" not in found["input"]
+    tiny_predict(copy, store, resume=True, fingerprint=found)
+    assert ps.done_blocks(store) == {(0, 4), (4, 8)}
+
+
+def test_the_input_trace_headers_are_read_once_per_run(make_segy, tmp_path, monkeypatch):
+    from facies import provenance
+
+    path = make_segy(inlines=range(1, 9), crosslines=range(1, 6), ns=8)
+    ckpt = make_checkpoint(tmp_path / "m.ckpt")
+    monkeypatch.setattr(provenance, "_SEGY_FINGERPRINTS", {})
+    monkeypatch.setattr(provenance, "SETTLED_NS", 0)  # the file was written just now
+    reads = []
+    checksum = provenance.segy_headers_checksum
+    monkeypatch.setattr(
+        provenance, "segy_headers_checksum", lambda p: reads.append(p) or checksum(p)
+    )
+    recorded = provenance.fingerprint(path)  # provenance.json, when the job starts
+    found = fingerprint_of(ckpt, path)  # the prediction store's, later in the same process
+    assert len(reads) == 1
+    assert found["input"] == {k: v for k, v in recorded.items() if k != "path"}
+    found["input"]["size"] = -1  # callers own what they get: the remembered one is intact
+    assert fingerprint_of(ckpt, path)["input"]["size"] == path.stat().st_size
+    raw = bytearray(path.read_bytes())
+    raw[3600 + 183] ^= 1  # first trace's CDP x: another survey, written as a new file
+    new = tmp_path / "new.sgy"
+    new.write_bytes(bytes(raw))
+    os.replace(new, path)
+    assert fingerprint_of(ckpt, path)["input"]["checksum"] != recorded["checksum"]
+    assert len(reads) == 2
 
 
 def test_a_store_without_a_fingerprint_is_refused(make_segy, tmp_path):

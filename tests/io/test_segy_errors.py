@@ -174,8 +174,24 @@ def test_extended_header_count_that_points_at_traces_is_refused(make_segy):
         open_segy(path)
 
 
+def nul_padded(cards: list[str], encoding: str, card: int = 3200) -> bytes:
+    """Text padded with NULs to ``card`` bytes per line, then with NULs to 3200 bytes."""
+    return b"".join(line.encode(encoding).ljust(card, b"\x00") for line in cards).ljust(
+        3200, b"\x00"
+    )
+
+
 @pytest.mark.parametrize(
-    "block", [b"\x00" * 3200, "C 1 EXTENDED TEXTUAL HEADER".ljust(3200).encode("cp037")]
+    "block",
+    [
+        b"\x00" * 3200,
+        "C 1 EXTENDED TEXTUAL HEADER".ljust(3200).encode("cp037"),
+        # short text padded with NULs (blanks to decode_text), not with blanks
+        nul_padded(["C 1 EXTENDED TEXTUAL HEADER"], "cp037"),
+        nul_padded(["C 1 EXTENDED TEXTUAL HEADER"], "ascii"),
+        nul_padded(["C 1 CLIENT: NONE", "C 2 PROCESSED BY: FACIES", "C40 END EBCDIC"], "cp037", 80),
+    ],
+    ids=["blank", "ebcdic", "ebcdic-nul-padded", "ascii-nul-padded", "ebcdic-cards-nul-padded"],
 )
 def test_blank_or_text_extended_headers_are_read(make_segy, block):
     path = make_segy()
