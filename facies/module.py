@@ -15,6 +15,7 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
+from torchmetrics import MeanMetric
 
 from facies.metrics import FaciesConfusion, scores
 from facies.models import build_model
@@ -79,10 +80,13 @@ class FaciesModule(L.LightningModule):
         self.register_buffer("class_weights", weights, persistent=False)
         n = len(class_names)
         self.val_confusion = FaciesConfusion(n, ignore_index)
+        #: Validation loss over the whole split: batches weighted by their labelled samples,
+        #: summed over DDP ranks (as the confusion matrix is).
+        self.val_loss = MeanMetric(nan_strategy="disable")
         #: One confusion matrix per test set (``test``, or e.g. F3's ``test1``, ``test2``).
         self.test_confusions = torch.nn.ModuleDict({"test": FaciesConfusion(n, ignore_index)})
-        #: After testing: scores and matrices by test set; with several sets, ``test``
-        #: holds the benchmark's combined score, from the sum of their matrices.
+        #: After testing: scores and matrices by test set; with named sets (F3's, or one
+        #: of a user's), ``test`` holds the combined score, from the sum of their matrices.
         self.test_results: dict[str, dict] = {}
         self.test_confmats: dict[str, torch.Tensor] = {}
         self.test_scores: dict | None = None
@@ -137,25 +141,33 @@ class FaciesModule(L.LightningModule):
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         logits = self(self.inputs(batch))
-        if bool((batch["mask"] != self.hparams.ignore_index).any()):  # else the loss is NaN
-            self.log("val/loss", self.loss(logits, batch["mask"]), batch_size=len(logits))
-        self.val_confusion.update(logits, batch["mask"])
+        mask = batch["mask"]
+        labelled = (mask != self.hparams.ignore_index).sum()
+        # Every batch counts, on every rank: one without a labelled sample (its loss is
+        # NaN, 0/0) with weight 0, so no rank skips the sum over ranks at the epoch's end.
+        loss = self.loss(logits, mask)
+        self.val_loss.update(torch.where(labelled > 0, loss, torch.zeros_like(loss)), labelled)
+        self.val_confusion.update(logits, mask)
 
     def on_validation_epoch_end(self) -> None:
-        self._log_scores("val", self.val_confusion)
+        loss = self.val_loss.compute()  # summed over DDP ranks: every rank calls it
+        self.val_loss.reset()
+        if self._log_scores("val", self.val_confusion) is not None:  # some labelled sample
+            # the same value on every rank (from the summed loss): "max" keeps it exact
+            self.log("val/loss", loss, sync_dist=True, reduce_fx="max")
 
     def test_step(self, batch: dict, batch_idx: int) -> None:
         logits = self(self.inputs(batch))
         self.test_confusions[batch.get("test_set", "test")].update(logits, batch["mask"])
 
     def on_test_epoch_end(self) -> None:
-        """Score each test set, and with several, all of them from their summed matrix
+        """Score each test set, and with named ones, all of them from their summed matrix
         (the F3 benchmark's "both": not an average of the sets' scores)."""
         matrices = {}
         for name, confusion in self.test_confusions.items():  # same order on every rank
             matrices[name] = confusion.compute().cpu()
             confusion.reset()
-        if len(matrices) > 1:
+        if list(matrices) != ["test"]:  # named test sets (one or several): "test" is all
             matrices = {"test": torch.stack(list(matrices.values())).sum(0), **matrices}
         self.test_confmats = matrices
         self.test_results = {}

@@ -3,6 +3,7 @@ section scored once, and the same confusion matrix as one process on the same ch
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 
@@ -38,9 +39,13 @@ def test_ddp_on_two_cpu_processes_matches_one_process(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     ddp = np.asarray(metrics["confusion_matrix"])
     assert ddp.sum() == 5 * 24 * 32  # the 5 test sections, each scored once over both ranks
+    with (out / "logs" / "metrics.csv").open(newline="") as fh:
+        losses = [float(row["val/loss"]) for row in csv.DictReader(fh) if row.get("val/loss")]
+    assert len(losses) == 1 and losses[0] > 0  # one epoch's, over both ranks' sections
 
-    single = facies("evaluate", f"checkpoint={out}/checkpoints/best.ckpt", *DATA, cwd=tmp_path,
-                    env=env)  # fmt: skip
+    # on the CPU in float32, as the DDP run (trainer=auto would be bf16 on a GPU machine)
+    single = facies("evaluate", f"checkpoint={out}/checkpoints/best.ckpt", *DATA, "trainer=cpu",
+                    cwd=tmp_path, env=env)  # fmt: skip
     assert single.returncode == 0, single.stderr[-3000:]
     evaluated = json.loads((run_folder(single.stdout) / "metrics.json").read_text())
     np.testing.assert_array_equal(np.asarray(evaluated["confusion_matrix"]), ddp)

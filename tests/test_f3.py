@@ -119,6 +119,49 @@ def test_test1_test2_and_both_from_the_summed_matrix(tmp_path, one_thread):
     assert (tmp_path / "test_section.png").is_file()
 
 
+def test_one_named_test_set_is_scored_as_the_whole_test(tmp_path, one_thread):
+    """A single test survey of its own (not a block of the training survey): its batches
+    are tagged, and ``test`` is its score too."""
+    import lightning as L
+
+    from facies.data.datamodule import NamedTestBatches, SurveyDataModule
+    from facies.evaluation import report
+    from facies.module import FaciesModule
+    from facies.synthetic import synthetic_dataset
+
+    survey = synthetic_dataset(n_inlines=40, n_crosslines=16, n_samples=32)
+    tests = {"test1": survey.isel(inline=slice(0, 3))}
+    splits = {"fractions": {"train": 0.8, "val": 0.2}}
+    dm = SurveyDataModule(survey, patch=(16, 16), stride=(16, 16), size_multiple=4,
+                          splits=splits, tests=tests)  # fmt: skip
+    dm.setup("test")
+    assert dm.test_names == ["test1"]
+    assert isinstance(dm.test_dataloader(), NamedTestBatches)
+    L.seed_everything(0)
+    model = {"name": "unet", "depth": 2, "base_channels": 4}
+    module = FaciesModule(model, dm.class_names, norm_stats=dm.norm_stats.as_dict())
+    trainer = L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False)  # fmt: skip
+    metrics = report(trainer, module, dm, tmp_path)
+    matrices = {name: np.asarray(m) for name, m in metrics["confusion_matrices"].items()}
+    assert set(matrices) == {"test", "test1"} and matrices["test1"].sum() == 3 * 16 * 32
+    np.testing.assert_array_equal(matrices["test"], matrices["test1"])
+    assert metrics["confusion_matrix"] == matrices["test1"].tolist()
+    assert metrics["test"] == metrics["test1"]
+
+
+def test_a_test_set_named_test_among_several_is_refused():
+    from facies.data.datamodule import SurveyDataModule
+    from facies.synthetic import synthetic_dataset
+
+    survey = synthetic_dataset(n_inlines=40, n_crosslines=16, n_samples=32)
+    tests = {"test": survey.isel(inline=slice(0, 3)), "b": survey.isel(inline=slice(3, 6))}
+    splits = {"fractions": {"train": 0.8, "val": 0.2}}
+    with pytest.raises(ConfigError, match="name 'test' is kept for the score of all"):
+        SurveyDataModule(survey, patch=(16, 16), stride=(16, 16), size_multiple=4,
+                         splits=splits, tests=tests)  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def f3_run(tmp_path_factory) -> tuple[Path, Path, Path]:
     """One tiny training on fake F3 files: (working folder, data folder, run folder)."""

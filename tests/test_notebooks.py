@@ -71,7 +71,7 @@ def parameters_cell(nb) -> tuple[int, dict[str, object]]:
 
 
 def test_the_notebooks_are_there():
-    assert {"01-quickstart", "03-unet-vs-lstm"} <= set(IDS)
+    assert {"01-quickstart", "02-feature-hierarchy", "03-unet-vs-lstm"} <= set(IDS)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

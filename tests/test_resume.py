@@ -15,18 +15,9 @@ import pytest
 
 from facies.checkpoint import read_checkpoint
 
+from .conftest import TINY_TRAIN
 from .test_cli import facies
 
-TINY = [
-    "data.synthetic.n_inlines=40",
-    "data.synthetic.n_crosslines=24",
-    "data.synthetic.n_samples=32",
-    "data.patch=[16,16]",
-    "data.stride=[16,16]",
-    "model.depth=2",
-    "model.base_channels=4",
-    "trainer.log_every_n_steps=1",
-]
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -37,11 +28,9 @@ def logged_rows(run: Path) -> list[dict[str, str]]:
 
 def test_a_killed_training_resumes_from_its_last_checkpoint(tmp_path):
     killed = tmp_path / "killed"
-    tmp = tmp_path / "tmp"  # Lightning stages each checkpoint here (fsspec), then moves it
-    tmp.mkdir()
-    args = [shutil.which("facies"), "train", *TINY, "trainer.max_epochs=50",
+    args = [shutil.which("facies"), "train", *TINY_TRAIN, "trainer.max_epochs=50",
             f"hydra.run.dir={killed}"]  # fmt: skip
-    proc = subprocess.Popen(args, cwd=tmp_path, env={**ONE_THREAD, "TMPDIR": str(tmp)},
+    proc = subprocess.Popen(args, cwd=tmp_path, env=ONE_THREAD,
                             start_new_session=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
     last = killed / "checkpoints" / "last.ckpt"
@@ -56,7 +45,8 @@ def test_a_killed_training_resumes_from_its_last_checkpoint(tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)  # the whole process group, as a scheduler would
     proc.communicate()
 
-    saved = read_checkpoint(last)  # whole, never torn: it loads (weights_only=True)
+    # whole, never torn (AtomicCheckpointIO writes beside it, then renames): it loads
+    saved = read_checkpoint(last)  # (weights_only=True)
     epoch, step = saved["epoch"], saved["global_step"]
     assert 0 <= epoch < 49 and step > 0
     per_epoch = step // (epoch + 1)
@@ -65,7 +55,7 @@ def test_a_killed_training_resumes_from_its_last_checkpoint(tmp_path):
     assert json.loads((killed / "provenance.json").read_text())["status"] == "running"
 
     max_epochs = epoch + 3  # two more epochs
-    run = facies("train", *TINY, f"trainer.max_epochs={max_epochs}", f"resume={last}",
+    run = facies("train", *TINY_TRAIN, f"trainer.max_epochs={max_epochs}", f"resume={last}",
                  "hydra.run.dir=resumed", cwd=tmp_path, env=ONE_THREAD)  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     resumed = tmp_path / "resumed"

@@ -138,6 +138,11 @@ class SurveyDataModule(L.LightningDataModule):
                 "must not cut a test block from it too; set data.splits.fractions.test=0 "
                 "(or leave test out of data.splits.ranges)."
             )
+        if "test" in tests and len(tests) > 1:
+            raise ConfigError(
+                f"test sets {list(tests)}: the name 'test' is kept for the score of all of "
+                "them together; rename that test set."
+            )
         ns = self.survey.sizes["sample"]
         for name, test in tests.items():
             if LABELS not in test:
@@ -295,11 +300,11 @@ class SurveyDataModule(L.LightningDataModule):
         return self._batches("val", False)
 
     def test_dataloader(self) -> PatchBatches | TraceBatches | NamedTestBatches:
-        """The test split's batches; with several test sets, theirs in turn, tagged by name."""
-        names = self.test_names
-        if len(names) <= 1:
-            return self._batches(names[0] if names else "test", False)
-        return NamedTestBatches({name: self._batches(name, False) for name in names})
+        """The test split's batches; with test surveys of their own (one or several),
+        theirs in turn, tagged by name."""
+        if self.tests:
+            return NamedTestBatches({name: self._batches(name, False) for name in self.tests})
+        return self._batches("test", False)
 
 
 def datamodule_for(

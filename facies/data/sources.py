@@ -10,6 +10,8 @@ benchmark (``data=f3``) is read from its published ``.npy`` files instead
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from facies.errors import ConfigError
 from facies.io.store import SEGY_OPTIONS, ingest_segy, open_survey
+from facies.provenance import is_primary_process
 
 log = logging.getLogger(__name__)
 
@@ -27,17 +30,23 @@ def _plain(value: Any) -> Any:
     return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
 
 
+#: How long the other processes of a distributed run wait for rank 0 to make the store,
+#: and how often they look (seconds). Making the synthetic survey or ingesting a large
+#: SEG-Y file can take a while.
+STORE_WAIT_S = 3600.0
+STORE_POLL_S = 5.0
+
+
 def prepare_store(cfg: DictConfig) -> Path:
-    """The survey store named by a data config, made from its sources when missing."""
+    """The survey store named by a data config, made from its sources when missing.
+
+    Under DDP started by SLURM or torchrun every process runs the job: only the first
+    (global rank 0) makes the store; the others wait until it exists (the store is
+    renamed into place only when complete, so existing means whole).
+    """
     store = Path(cfg.store) if cfg.get("store") else None
     if store is not None and store.exists():
         return store
-    if cfg.get("synthetic") is not None and not Path(cfg.seismic).exists():
-        from facies.synthetic import make_synthetic_survey
-
-        log.info("making the synthetic survey in %s (first use)", Path(cfg.seismic).parent)
-        params = _plain(cfg.synthetic)
-        make_synthetic_survey(Path(cfg.seismic).parent, **params)
     if not cfg.get("seismic"):
         raise ConfigError(
             "no survey to train on: give data.store=<survey.zarr> or data.seismic=<file.sgy> "
@@ -49,6 +58,16 @@ def prepare_store(cfg: DictConfig) -> Path:
         )
     if store is None:
         store = Path("data") / f"{Path(cfg.seismic).stem}.zarr"
+        if store.exists():  # ingested by an earlier run
+            return store
+    if not is_primary_process():
+        return _wait_for_store(store, cfg)
+    if cfg.get("synthetic") is not None and not Path(cfg.seismic).exists():
+        from facies.synthetic import make_synthetic_survey
+
+        log.info("making the synthetic survey in %s (first use)", Path(cfg.seismic).parent)
+        params = _plain(cfg.synthetic)
+        make_synthetic_survey(Path(cfg.seismic).parent, **params)
     store.parent.mkdir(parents=True, exist_ok=True)
     segy = _plain(cfg.get("segy")) or {}
     ingest_segy(
@@ -59,6 +78,28 @@ def prepare_store(cfg: DictConfig) -> Path:
         class_names=_plain(cfg.get("classes")),
         **{key: segy[key] for key in SEGY_OPTIONS if key in segy},
     )
+    return store
+
+
+def _wait_for_store(store: Path, cfg: DictConfig) -> Path:
+    """Wait, in a process other than rank 0, until rank 0 has made ``store``."""
+    rank = os.environ.get("RANK") or os.environ.get("SLURM_PROCID") or "?"
+    log.info("rank %s: waiting for rank 0 to make the survey store %s", rank, store)
+    start = time.monotonic()
+    last_note = start
+    while not store.exists():
+        now = time.monotonic()
+        if now - start > STORE_WAIT_S:
+            raise ConfigError(
+                f"rank {rank} waited {now - start:.0f} s for rank 0 to make the survey store "
+                f"{store}, and it is still missing (did rank 0 fail?); make it before the "
+                f"distributed run: `facies ingest input={cfg.seismic} labels={cfg.labels} "
+                f"output={store}` (after `facies synth` for the synthetic survey)."
+            )
+        if now - last_note >= 60:
+            log.info("rank %s: still waiting for %s (%.0f s)", rank, store, now - start)
+            last_note = now
+        time.sleep(STORE_POLL_S)
     return store
 
 
