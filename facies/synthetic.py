@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import textwrap
 from contextlib import ExitStack
@@ -135,6 +136,26 @@ class SyntheticSurvey:
     class_counts: list[int]
 
 
+#: First line of the synthetic survey's textual header; the settings follow it.
+SETTINGS_TITLE = "facies synthetic survey"
+
+
+def settings_text(params: SynthParams | dict) -> str:
+    """The settings a synthetic survey is made from, as written in its textual header."""
+    p = params if isinstance(params, SynthParams) else SynthParams(**params)
+    return ", ".join(f"{k}={v}" for k, v in asdict(p).items())
+
+
+def made_with(textual_header: str, params: SynthParams | dict) -> bool | None:
+    """Whether a survey's textual header records exactly these synthetic settings;
+    None when the header is not a facies synthetic survey's."""
+    body = [re.sub(r"^C\s*\d+\s?", "", line) for line in textual_header.splitlines()]
+    squashed = "".join("".join(body).split())
+    if not squashed.startswith("".join(SETTINGS_TITLE.split())):
+        return None
+    return "".join(settings_text(params).split()) in squashed
+
+
 def survey_geometry(n_inlines: int, n_crosslines: int) -> tuple[np.ndarray, ...]:
     """Inline and crossline numbers and the (rotated) CDP X/Y grid of a synthetic survey."""
     inlines = np.arange(FIRST_INLINE, FIRST_INLINE + n_inlines)
@@ -223,8 +244,7 @@ def make_synthetic_survey(
     inlines, crosslines, cdp_x, cdp_y = survey_geometry(nil, nxl)
     geometry = dict(cdp_x=cdp_x, cdp_y=cdp_y)
     interval = round(p.sample_interval * 1000)
-    settings = ", ".join(f"{k}={v}" for k, v in asdict(p).items())
-    text = "\n".join(["facies synthetic survey", *textwrap.wrap(settings, 75)])
+    text = "\n".join([SETTINGS_TITLE, *textwrap.wrap(settings_text(p), 75)])
     specs = {
         "seismic": SegySpec(sample_interval_us=interval, format_code=5, text=text),
         "labels": SegySpec(sample_interval_us=interval, format_code=3, text=text),

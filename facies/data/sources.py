@@ -45,6 +45,8 @@ def prepare_store(cfg: DictConfig) -> Path:
     renamed into place only when complete, so existing means whole).
     """
     store = Path(cfg.store) if cfg.get("store") else None
+    if cfg.get("synthetic") is not None:
+        _check_synthetic_cache(cfg, store)
     if store is not None and store.exists():
         return store
     if not cfg.get("seismic"):
@@ -79,6 +81,30 @@ def prepare_store(cfg: DictConfig) -> Path:
         **{key: segy[key] for key in SEGY_OPTIONS if key in segy},
     )
     return store
+
+
+def _check_synthetic_cache(cfg: DictConfig, store: Path | None) -> None:
+    """Refuse a cached synthetic survey made with other settings than ``data.synthetic``:
+    reusing it would train on a survey the config does not describe."""
+    from facies.io.segy_headers import decode_text
+    from facies.synthetic import made_with
+
+    seismic = Path(cfg.seismic)
+    if store is not None and store.exists():
+        where, header = store, open_survey(store).attrs.get("textual_header", "")
+    elif seismic.exists():
+        with seismic.open("rb") as fh:
+            where, header = seismic, decode_text(fh.read(3200))
+    else:
+        return
+    if made_with(header, _plain(cfg.synthetic)) is False:
+        raise ConfigError(
+            f"{where} holds a synthetic survey made with other settings than "
+            f"data.synthetic; delete {seismic.parent} to make it anew with these, or give "
+            f"them a folder of their own: data.seismic=<dir>/seismic.sgy "
+            f"data.labels=<dir>/labels.sgy data.classes=<dir>/classes.json "
+            f"data.store=<dir>/survey.zarr."
+        )
 
 
 def _wait_for_store(store: Path, cfg: DictConfig) -> Path:

@@ -4,6 +4,7 @@ wait for it to appear (it is renamed into place whole) instead of racing to make
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from pathlib import Path
 
@@ -40,9 +41,14 @@ def rank(monkeypatch):
 
 
 def config(tmp_path: Path, store: Path | None) -> object:
-    return OmegaConf.create({"store": str(store) if store else None, "synthetic": None,
-                             "seismic": str(tmp_path / "seismic.sgy"),
-                             "labels": str(tmp_path / "labels.sgy")})  # fmt: skip
+    return OmegaConf.create(
+        {
+            "store": str(store) if store else None,
+            "synthetic": None,
+            "seismic": str(tmp_path / "seismic.sgy"),
+            "labels": str(tmp_path / "labels.sgy"),
+        }
+    )
 
 
 def _appear_later(store: Path, delay: float) -> threading.Thread:
@@ -94,3 +100,30 @@ def test_the_default_store_is_made_once_then_reused(tmp_path, rank, monkeypatch)
     assert sources.prepare_store(config(tmp_path, None)) == Path("data/seismic.zarr")
     assert sources.prepare_store(config(tmp_path, None)) == Path("data/seismic.zarr")
     assert made == [Path("data/seismic.zarr")]
+
+
+def test_a_cached_synthetic_survey_made_with_other_settings_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "synthetic"
+    settings = {"n_inlines": 16, "n_crosslines": 12, "n_samples": 32, "seed": 0}
+    cfg = OmegaConf.create(
+        {
+            "store": str(folder / "survey.zarr"),
+            "seismic": str(folder / "seismic.sgy"),
+            "labels": str(folder / "labels.sgy"),
+            "classes": str(folder / "classes.json"),
+            "synthetic": settings,
+        }
+    )
+    store = sources.prepare_store(cfg)
+    assert store.exists()
+    assert sources.prepare_store(cfg) == store  # the same settings: reused
+    cfg.synthetic.n_inlines = 20
+    with pytest.raises(ConfigError, match=r"made with other settings .* delete"):
+        sources.prepare_store(cfg)
+    # Without a store yet, the SEG-Y files' textual header is what is checked.
+    shutil.rmtree(store)
+    with pytest.raises(ConfigError, match=r"seismic\.sgy holds a synthetic survey"):
+        sources.prepare_store(cfg)
+    cfg.synthetic.n_inlines = 16
+    assert sources.prepare_store(cfg) == store
