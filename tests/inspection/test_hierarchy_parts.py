@@ -10,12 +10,14 @@ from torch import nn
 
 from facies.errors import ConfigError, FaciesError
 from facies.inspection import (
+    InspectionData,
     ReceptiveField,
     capture,
     cut_sections,
     effective_fields,
     features_at,
     fit_probe,
+    inspect_network,
     mass_width,
     parse_section,
     spectral_centroid,
@@ -197,3 +199,55 @@ def test_parse_section():
         parse_section("inline:99", inlines, crosslines)
     with pytest.raises(ConfigError, match="section=inline:N"):
         parse_section("timeslice:3", inlines, crosslines)
+
+
+def _tiny_inspection_data() -> InspectionData:
+    """Sections whose label is the sign of a smoothed amplitude: learnable, tiny."""
+    g = torch.Generator().manual_seed(0)
+    amplitude = torch.randn(12, 32, 32, generator=g)
+    labels = (F.avg_pool2d(amplitude[None], 5, 1, 2)[0] > 0).long()
+    sections = lambda rows: cut_sections(amplitude, labels, "inline", rows, 4, -100)  # noqa: E731
+    return InspectionData(
+        sections([6]),
+        sections([0, 2, 4]),
+        sections([8, 10]),
+        sections([9, 11]),
+        ["low", "high"],
+        -100,
+    )
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_inspect_network_on_cuda_matches_cpu():
+    data = _tiny_inspection_data()
+    torch.manual_seed(0)
+    net = UNet(num_classes=2, depth=2, base_channels=4).eval()
+    cpu = inspect_network(net, data, probe_pixels=500)
+    gpu = inspect_network(net.to("cuda"), data, probe_pixels=500)
+    for a, b in zip(cpu.stages, gpu.stages, strict=True):
+        assert a.theoretical_field == b.theoretical_field
+        assert a.effective_field == pytest.approx(b.effective_field, rel=1e-3)
+        assert a.centroid.radial == pytest.approx(b.centroid.radial, rel=1e-3)
+        assert a.probe.accuracy == pytest.approx(b.probe.accuracy, abs=0.02)
+
+
+def test_inspect_network_on_tiny_sections():
+    data = _tiny_inspection_data()
+    torch.manual_seed(0)
+    result = inspect_network(
+        UNet(num_classes=2, depth=2, base_channels=4), data, channels=3, probe_pixels=500
+    )
+    assert [s.name for s in result.stages] == [
+        "input",
+        "enc0",
+        "enc1",
+        "bottleneck",
+        "dec1",
+        "dec0",
+    ]
+    assert result.activations["enc1"].shape == (3, 16, 16)
+    assert set(result.fields) == {"enc0", "enc1", "bottleneck", "dec1", "dec0"}
+    for stage in result.stages:
+        assert stage.probe.confusion.sum() == 500
+        assert 0 <= stage.probe.miou <= 1
