@@ -83,7 +83,9 @@ class FaciesModule(L.LightningModule):
         #: Validation loss over the whole split: batches weighted by their labelled samples,
         #: summed over DDP ranks (as the confusion matrix is).
         self.val_loss = MeanMetric(nan_strategy="disable")
-        #: One confusion matrix per test set (``test``, or e.g. F3's ``test1``, ``test2``).
+        #: One confusion matrix per test set (``test``, or e.g. F3's ``test1``, ``test2``),
+        #: accumulated over all the set's test sections, of every scored direction (with
+        #: ``data.test_directions=[inline,crossline]``, F3's protocol, each sample twice).
         self.test_confusions = torch.nn.ModuleDict({"test": FaciesConfusion(n, ignore_index)})
         #: After testing: scores and matrices by test set; with named sets (F3's, or one
         #: of a user's), ``test`` holds the combined score, from the sum of their matrices.

@@ -83,7 +83,8 @@ def test_no_root_says_where_to_get_the_data(tmp_path):
 
 
 def test_test1_test2_and_both_from_the_summed_matrix(tmp_path, one_thread):
-    """In process: an untrained U-Net scored on Test 1, Test 2 and both."""
+    """In process: an untrained U-Net scored on Test 1, Test 2 and both, on inline and
+    crossline sections (the benchmark's protocol)."""
     import lightning as L
 
     from facies.data.datamodule import datamodule_for
@@ -94,7 +95,8 @@ def test_test1_test2_and_both_from_the_summed_matrix(tmp_path, one_thread):
     write_fake_f3(tmp_path / "f3", **FAKE)
     data = {"source": "f3", "root": str(tmp_path / "f3"), "patch": [16, 16], "stride": [16, 16],
             "batch_size": 8, "trace_batch_size": 64,
-            "splits": {"fractions": {"train": 0.9, "val": 0.1, "test": 0}}}  # fmt: skip
+            "splits": {"fractions": {"train": 0.9, "val": 0.1, "test": 0}},
+            "test_directions": ["inline", "crossline"]}  # fmt: skip
     model = {"name": "unet", "depth": 2, "base_channels": 4}
     dm = datamodule_for(load_survey(data), data, model, seed=0)
     dm.setup("test")
@@ -105,8 +107,10 @@ def test_test1_test2_and_both_from_the_summed_matrix(tmp_path, one_thread):
                         enable_progress_bar=False, enable_model_summary=False)  # fmt: skip
     metrics = report(trainer, module, dm, tmp_path)
     matrices = {name: np.asarray(m) for name, m in metrics["confusion_matrices"].items()}
-    # every sample of each test volume scored once
-    assert matrices["test1"].sum() == 7 * 24 * 32 and matrices["test2"].sum() == 35 * 8 * 32
+    # every sample of each test volume scored once per direction
+    assert dm.test_directions == ("inline", "crossline")
+    assert matrices["test1"].sum() == 2 * 7 * 24 * 32
+    assert matrices["test2"].sum() == 2 * 35 * 8 * 32
     np.testing.assert_array_equal(matrices["test"], matrices["test1"] + matrices["test2"])
     both = scores(matrices["test1"] + matrices["test2"], CLASS_NAMES)
     for key in ("pa", "mca", "fwiu", "miou"):
@@ -184,6 +188,8 @@ def test_train_on_f3_from_the_command_line(f3_run):
         metrics["confusion_matrices"]["test2"]
     )
     assert metrics["confusion_matrix"] == both.tolist()
+    # data=f3 scores inline and crossline test sections (the benchmark's default): twice each
+    assert both.sum() == 2 * (7 * 24 + 35 * 8) * 32
     assert metrics["test"]["pa"] == scores(both)["pa"]
     assert metrics["test"]["class_names"] == CLASS_NAMES
     assert not (cwd / "data").exists()  # nothing ingested: the .npy files are read as they are

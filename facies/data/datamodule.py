@@ -14,7 +14,7 @@ import xarray as xr
 from facies.data.normalization import NormStats, estimate_stats, normalize
 from facies.data.patches import PatchBatches, Volume
 from facies.data.splits import InlineRange, make_splits
-from facies.data.tiling import PatchTable, patch_table
+from facies.data.tiling import SECTION_DIRECTIONS, PatchTable, patch_table, section_table
 from facies.data.traces import TraceBatches
 from facies.errors import ConfigError
 from facies.names import AMPLITUDE, LABELS, LIVE
@@ -27,10 +27,13 @@ IGNORE_INDEX = -100
 
 @dataclass(frozen=True)
 class HeldOut:
-    """A split scored on whole inline sections: validation, or one test set.
+    """A split scored on whole sections: validation, or one test set.
 
     ``volume`` is the training survey's for splits cut from it, or a test survey's own
     (the F3 benchmark's Test 1 and Test 2); ``region`` is the split's inline range in it.
+    ``table`` and ``section_size`` are its inline sections (the figures show one);
+    ``sections`` maps each scored direction to its (table, padded size): inline sections
+    span all crosslines, crossline sections only the region's inlines.
     """
 
     volume: Volume
@@ -39,13 +42,30 @@ class HeldOut:
     inlines: np.ndarray
     section_size: tuple[int, int]
     table: PatchTable
+    sections: dict[str, tuple[PatchTable, tuple[int, int]]]
+
+
+class ChainedBatches:
+    """Batches of several iterables one after the other: a held-out split's inline
+    sections, then its crossline sections (each direction its own size and DDP shard, so
+    sections of different sizes never share a batch)."""
+
+    def __init__(self, parts: list[PatchBatches | TraceBatches]) -> None:
+        self.parts = list(parts)
+
+    def __len__(self) -> int:
+        return sum(len(p) for p in self.parts)
+
+    def __iter__(self) -> Iterator[dict]:
+        for part in self.parts:
+            yield from part
 
 
 class NamedTestBatches:
     """The batches of several test sets one after the other, each batch tagged with its
     set's name (``batch["test_set"]``) so the module scores each set on its own."""
 
-    def __init__(self, batches: dict[str, PatchBatches | TraceBatches]) -> None:
+    def __init__(self, batches: dict[str, PatchBatches | TraceBatches | ChainedBatches]) -> None:
         self.batches = batches
 
     def __len__(self) -> int:
@@ -58,8 +78,16 @@ class NamedTestBatches:
 
 
 class SurveyDataModule(L.LightningDataModule):
-    """Training patches from inline and crossline sections; whole inline sections for
-    validation and test, so every held-out sample is scored exactly once.
+    """Training patches from inline and crossline sections; whole sections for validation
+    (inline) and test (``test_directions``), so every held-out sample is scored exactly
+    once per scored direction.
+
+    With ``test_directions=("inline", "crossline")`` (the F3 benchmark's protocol, its
+    ``section_test.py`` default) each test set is scored on every inline section and
+    every crossline section, into one confusion matrix: every sample counts twice. A
+    crossline test section spans only the test block's inlines (never a training one).
+    A trace model (``mode="traces"``) sees the same traces in either direction; it scores
+    them once per test direction too, so its matrix counts match the U-Net's.
 
     Test sections come from the survey's own test block, or, with ``tests``, from
     separate test surveys (the F3 benchmark's Test 1 and Test 2), each scored on its
@@ -81,6 +109,8 @@ class SurveyDataModule(L.LightningDataModule):
         neighbourhood: traces on each side of a trace fed to the LSTM as channels.
         tests: separate test surveys by name (same samples and classes as ``survey``);
             the splits then must not hold a test block.
+        test_directions: section directions the test sets are scored on, each once
+            (``inline``, ``crossline``); validation is always scored on inline sections.
     """
 
     def __init__(
@@ -98,6 +128,7 @@ class SurveyDataModule(L.LightningDataModule):
         mode: str = "patches",
         neighbourhood: int = 0,
         tests: dict[str, xr.Dataset] | None = None,
+        test_directions: tuple[str, ...] | list[str] | str = ("inline",),
     ) -> None:
         super().__init__()
         if mode not in ("patches", "traces"):
@@ -125,6 +156,7 @@ class SurveyDataModule(L.LightningDataModule):
         )
         self.norm_stats = NormStats(**norm_stats) if norm_stats else None
         self.tests = self._check_tests(dict(tests or {}))
+        self.test_directions = _check_test_directions(test_directions)
         self.volume: Volume | None = None
         self.tables: dict[str, PatchTable] = {}
         self.held_out: dict[str, HeldOut] = {}
@@ -193,8 +225,10 @@ class SurveyDataModule(L.LightningDataModule):
         for name, test in self.tests.items():
             sets[name] = (test, self._volume(test), InlineRange(0, test.sizes["inline"]))
         for name, (survey, volume, region) in sets.items():
-            size = self._section_size(survey)
-            table = patch_table(region, volume.shape[1], ns, size, size, ("inline",))
+            nxl, m = volume.shape[1], self.size_multiple
+            directions = ("inline",) if name == "val" else self.test_directions
+            sections = {d: section_table(region, nxl, ns, d, m) for d in directions}
+            table, size = sections.get("inline") or section_table(region, nxl, ns, "inline", m)
             self.held_out[name] = HeldOut(
                 volume,
                 region,
@@ -202,13 +236,15 @@ class SurveyDataModule(L.LightningDataModule):
                 np.asarray(survey["inline"].values),
                 size,
                 table,
+                sections,
             )
             self.tables[name] = table
         log.info(
-            "splits %s; %d training patches; test sets %s",
+            "splits %s; %d training patches; test sets %s scored on %s sections",
             {k: (v.start, v.stop) for k, v in self.splits.items()},
             len(self.tables["train"]),
             {n: self._test_shape(n) for n in self.test_names},
+            " and ".join(self.test_directions),
         )
 
     def _test_shape(self, name: str) -> tuple[int, int, int]:
@@ -270,7 +306,7 @@ class SurveyDataModule(L.LightningDataModule):
             return 0, 1
         return int(trainer.global_rank), int(trainer.world_size)
 
-    def _batches(self, name: str, train: bool) -> PatchBatches | TraceBatches:
+    def _batches(self, name: str, train: bool) -> PatchBatches | TraceBatches | ChainedBatches:
         rank, world = self._shard()
         shard = {"seed": self.seed, "rank": rank, "world_size": world}
         traces = self.mode == "traces"
@@ -286,25 +322,43 @@ class SurveyDataModule(L.LightningDataModule):
         if name not in self.held_out:
             raise ConfigError(f"the splits have no {name} block: {list(self.splits)}.")
         held = self.held_out[name]
-        if traces:
-            return TraceBatches(held.volume, held.region, held.live, self.batch_size,
-                                self.neighbourhood, False, None, **shard)  # fmt: skip
-        batch = max(1, self.batch_size // 4)
-        return PatchBatches(held.volume, held.table, held.section_size, batch, False, None,
-                            **shard)  # fmt: skip
+        parts: list[PatchBatches | TraceBatches] = []
+        # one shard per direction: each section of each direction is scored exactly once
+        for table, size in held.sections.values():
+            if traces:  # a trace has no direction: the same traces, once per direction
+                parts.append(TraceBatches(held.volume, held.region, held.live, self.batch_size,
+                                          self.neighbourhood, False, None, **shard))  # fmt: skip
+            else:
+                batch = max(1, self.batch_size // 4)
+                parts.append(PatchBatches(held.volume, table, size, batch, False, None, **shard))
+        return parts[0] if len(parts) == 1 else ChainedBatches(parts)
 
     def train_dataloader(self) -> PatchBatches | TraceBatches:
         return self._batches("train", True)
 
-    def val_dataloader(self) -> PatchBatches | TraceBatches:
+    def val_dataloader(self) -> PatchBatches | TraceBatches | ChainedBatches:
         return self._batches("val", False)
 
-    def test_dataloader(self) -> PatchBatches | TraceBatches | NamedTestBatches:
-        """The test split's batches; with test surveys of their own (one or several),
-        theirs in turn, tagged by name."""
+    def test_dataloader(self) -> PatchBatches | TraceBatches | ChainedBatches | NamedTestBatches:
+        """The test split's batches, one direction after the other (``test_directions``);
+        with test surveys of their own (one or several), theirs in turn, tagged by name."""
         if self.tests:
             return NamedTestBatches({name: self._batches(name, False) for name in self.tests})
         return self._batches("test", False)
+
+
+def _check_test_directions(directions: tuple[str, ...] | list[str] | str) -> tuple[str, ...]:
+    if isinstance(directions, str):
+        directions = (directions,)
+    directions = tuple(directions or ())
+    unknown = [d for d in directions if d not in SECTION_DIRECTIONS]
+    if not directions or unknown or len(set(directions)) != len(directions):
+        raise ConfigError(
+            f"data.test_directions={list(directions)}: give each of inline and/or crossline "
+            "at most once, e.g. data.test_directions=[inline] or [inline,crossline] (the F3 "
+            "benchmark's protocol)."
+        )
+    return directions
 
 
 def datamodule_for(
@@ -320,7 +374,9 @@ def datamodule_for(
 
     Both see the same splits (the gaps follow the patch width), so their test scores
     are on the same samples. A data config with its own test surveys (``data=f3``: the
-    benchmark's Test 1 and Test 2) brings them along unless ``tests`` are given.
+    benchmark's Test 1 and Test 2) brings them along unless ``tests`` are given; its
+    ``test_directions`` (default inline only) say which sections the test sets are
+    scored on.
     """
     if tests is None:
         from facies.data.sources import load_test_surveys
@@ -341,4 +397,5 @@ def datamodule_for(
         mode="traces" if traces else "patches",
         neighbourhood=model.get("neighbourhood", 0),
         tests=tests,
+        test_directions=data.get("test_directions", ("inline",)),
     )

@@ -11,6 +11,9 @@ so they shard themselves with a :class:`Shard`, which follows the same rules:
 - evaluation: rank ``r`` takes rows ``r, r + W, r + 2W, ...`` in order; a rank left one
   row short repeats a row *unscored* (its labels are masked), so every row is scored
   exactly once over all ranks and every rank still runs the same number of batches.
+  Held-out sections of each direction (inline, crossline: their sizes differ) are
+  sharded as splits of their own, one after the other, so each section of each direction
+  is scored exactly once.
 
 Lightning calls :meth:`Shard.set_epoch` at the start of each epoch (it looks for
 ``iterable.sampler.set_epoch``, as for a DistributedSampler), so the order and the

@@ -8,6 +8,7 @@ padded past the end (amplitude 0, label = ignore value) when patches are cut.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,9 @@ from facies.errors import ConfigError
 
 INLINE_SECTION = 0
 CROSSLINE_SECTION = 1
+
+#: Section directions, by name (the values of ``directions`` settings).
+SECTION_DIRECTIONS = ("inline", "crossline")
 
 
 def tile_starts(length: int, size: int, stride: int) -> np.ndarray:
@@ -94,3 +98,23 @@ def _rows(kind: int, section: int, lateral: np.ndarray, samples: np.ndarray, lo:
         np.full(n, lo),
         np.full(n, hi),
     )
+
+
+def section_table(
+    region: InlineRange, n_crosslines: int, n_samples: int, direction: str, multiple: int = 1
+) -> tuple[PatchTable, tuple[int, int]]:
+    """Whole sections of one direction inside a split's region, one row (patch) each, and
+    their size (samples, traces) padded up to ``multiple`` (what the model needs).
+
+    Inline sections span all crosslines; crossline sections span only the region's
+    inlines, so a held-out crossline section never reads another split's traces (the
+    padding past ``lateral_hi`` is masked when cut, as for training patches).
+    """
+    if direction not in SECTION_DIRECTIONS:
+        raise ConfigError(
+            f"section direction {direction!r} is not one of {list(SECTION_DIRECTIONS)}."
+        )
+    width = n_crosslines if direction == "inline" else len(region)
+    size = (math.ceil(n_samples / multiple) * multiple, math.ceil(width / multiple) * multiple)
+    # a tile as large as the padded section, so each section is one patch
+    return patch_table(region, n_crosslines, n_samples, size, size, (direction,)), size

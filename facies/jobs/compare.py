@@ -44,7 +44,7 @@ def run(cfg: DictConfig) -> list[dict]:
 
     from facies import plots
     from facies.checkpoint import load_module
-    from facies.data.datamodule import datamodule_for
+    from facies.data.datamodule import IGNORE_INDEX, datamodule_for
     from facies.data.sources import load_survey
     from facies.evaluation import test_section
     from facies.jobs.train import run_dir
@@ -67,9 +67,11 @@ def run(cfg: DictConfig) -> list[dict]:
         with torch.no_grad():
             for batch in dm.test_dataloader():
                 module(module.inputs(batch))
-                traces += batch["mask"].shape[0] * (
-                    1 if dm.mode == "traces" else dm.volume.shape[1]
-                )
+                mask = batch["mask"]  # traces: (B, samples); sections: (B, samples, traces)
+                if dm.mode == "traces":
+                    traces += mask.shape[0]
+                else:  # traces of the section that hold a labelled sample, either direction
+                    traces += int((mask != IGNORE_INDEX).any(dim=1).sum())
         seconds = time.perf_counter() - started
         name = f"{hp['model']['name']} ({folder.name})"
         test = metrics["test"]

@@ -10,6 +10,7 @@ import pytest
 
 from facies.data.datamodule import IGNORE_INDEX, NamedTestBatches, SurveyDataModule
 from facies.data.sharding import Shard
+from facies.data.tiling import CROSSLINE_SECTION, INLINE_SECTION
 from facies.errors import ConfigError
 from facies.synthetic import synthetic_dataset
 
@@ -40,8 +41,8 @@ def test_a_rank_outside_the_world_is_refused():
         Shard(5, rank=2, world_size=2)
 
 
-def _datamodule(rank: int, world: int, **kw) -> SurveyDataModule:
-    survey = synthetic_dataset(n_inlines=48, n_crosslines=16, n_samples=32)
+def _datamodule(rank: int, world: int, crosslines: int = 16, **kw) -> SurveyDataModule:
+    survey = synthetic_dataset(n_inlines=48, n_crosslines=crosslines, n_samples=32)
     ranges = {"train": [0, 16], "val": [24, 29], "test": [37, 44]}  # 5 and 7 sections
     dm = SurveyDataModule(survey, patch=(16, 16), stride=(16, 16), size_multiple=8,
                           batch_size=4, splits={"ranges": ranges}, **kw)  # fmt: skip
@@ -62,6 +63,34 @@ def test_each_rank_scores_its_own_held_out_sections(mode):
         )
         region = modules[0].splits[split]
         assert labelled == len(region) * 16 * 32  # every sample once, none twice
+
+
+@pytest.mark.parametrize("world", [2, 3])
+def test_each_test_section_of_each_direction_is_scored_once_over_the_ranks(world):
+    """Test sections on inlines (7) and crosslines (15): each direction sharded on its own,
+    padded with masked repeats, so each section is scored on exactly one rank."""
+    both = ("inline", "crossline")
+    modules = [_datamodule(r, world, crosslines=15, test_directions=both) for r in range(world)]
+    loaders = [dm.test_dataloader() for dm in modules]
+    assert len({len(loader) for loader in loaders}) == 1  # same batch count on each rank
+    scored: dict[tuple[int, int], int] = {}
+    labelled = 0
+    for loader in loaders:
+        for batch in loader:
+            for kind, section, mask in zip(batch["kind"].tolist(), batch["section"].tolist(),
+                                           batch["mask"], strict=True):  # fmt: skip
+                n = int((mask != IGNORE_INDEX).sum())
+                if n:  # a masked repeat scores nothing
+                    scored[kind, section] = scored.get((kind, section), 0) + 1
+                labelled += n
+    test = modules[0].splits["test"]
+    inlines = {(INLINE_SECTION, il): 1 for il in range(test.start, test.stop)}
+    crosslines = {(CROSSLINE_SECTION, xl): 1 for xl in range(15)}
+    assert scored == {**inlines, **crosslines}
+    assert labelled == 2 * len(test) * 15 * 32  # every sample once per direction
+    # validation stays inline-only
+    val = [dm.val_dataloader() for dm in modules]
+    assert {int(k) for loader in val for b in loader for k in b["kind"]} == {INLINE_SECTION}
 
 
 def test_training_batches_differ_between_ranks():
