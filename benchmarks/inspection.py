@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 from omegaconf import OmegaConf
+from timing import timed
 
+from facies.checkpoint import write_untrained
 from facies.data.datamodule import datamodule_for
 from facies.inspection import inspect_checkpoint, write_report
 from facies.module import FaciesModule
@@ -47,10 +48,7 @@ def main() -> None:
         if checkpoint is None:
             names = list(survey.attrs["class_names"])
             hp = {"model": model, "class_names": names, "patch": data["patch"]}
-            torch.manual_seed(0)
-            module = FaciesModule(**hp)
-            checkpoint = Path(tmp) / "untrained.ckpt"
-            torch.save({"hyper_parameters": hp, "state_dict": module.state_dict()}, checkpoint)
+            checkpoint = write_untrained(Path(tmp) / "untrained.ckpt", hp)
 
         def datamodule(hparams: dict):
             stats = hparams.get("norm_stats")
@@ -67,22 +65,22 @@ def main() -> None:
         dm.setup("test")
         net = FaciesModule(model=model, class_names=dm.class_names).net.eval().to(args.device)
         sections = dm.section_size
-        start = time.perf_counter()
-        with torch.no_grad():
+
+        @torch.no_grad()
+        def forward_survey() -> None:
             for il in range(0, n, 8):
                 batch = torch.zeros(min(8, n - il), 1, *sections, device=args.device)
                 batch[:, 0, :n, :n] = dm.volume.amplitude[il : il + 8].transpose(1, 2)
                 net(batch)
-        if args.device.startswith("cuda"):
-            torch.cuda.synchronize()
-        anchor = time.perf_counter() - start
 
-        start = time.perf_counter()
-        inspection = inspect_checkpoint(checkpoint, datamodule, device=args.device)
-        write_report(inspection, Path(tmp) / "report")
-        if args.device.startswith("cuda"):
-            torch.cuda.synchronize()
-        seconds = time.perf_counter() - start
+        def report() -> None:
+            nonlocal inspection
+            inspection = inspect_checkpoint(checkpoint, datamodule, device=args.device)
+            write_report(inspection, Path(tmp) / "report")
+
+        inspection = None
+        anchor = timed(forward_survey, args.device)
+        seconds = timed(report, args.device)
 
     print(f"survey {n}^3, model {model}, device {args.device}")
     print(f"anchor: one forward pass over all {n} inline sections: {anchor:.2f} s")

@@ -10,27 +10,15 @@ the ratio says how many LSTM traces are processed per U-Net trace in the same ti
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
+from timing import timed
 
 from facies.data.datamodule import SurveyDataModule
 from facies.data.traces import cut_traces
 from facies.module import FaciesModule
 from facies.synthetic import synthetic_dataset
-
-
-def timed(fn, device, repeats: int) -> float:
-    fn()  # warm-up
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return (time.perf_counter() - start) / repeats
 
 
 def main() -> None:
@@ -72,9 +60,9 @@ def main() -> None:
     def unet_infer():
         unet.eval()(sections)
 
-    train_s = timed(lstm_step, device, args.repeats)
-    infer_s = timed(lstm_infer, device, args.repeats)
-    unet_s = timed(unet_infer, device, args.repeats)
+    train_s = timed(lstm_step, device, args.repeats, warmup=1)
+    infer_s = timed(lstm_infer, device, args.repeats, warmup=1)
+    unet_s = timed(unet_infer, device, args.repeats, warmup=1)
     unet_traces = sections.shape[0] * sections.shape[-1]
     unet_rate = unet_traces / unet_s
     print(f"device {device}, survey {n}^3 ({n} samples per trace), LSTM batch {args.batch}")

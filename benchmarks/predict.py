@@ -21,8 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
 BENCH = Path("data/bench")
 
 
@@ -39,7 +37,7 @@ def make_survey(shape: tuple[int, int, int]) -> Path:
 
 
 def small_checkpoint(path: Path) -> Path:
-    from facies.module import FaciesModule
+    from facies.checkpoint import write_untrained
 
     hp = {
         "model": {"name": "unet", "depth": 3, "base_channels": 8},
@@ -48,10 +46,7 @@ def small_checkpoint(path: Path) -> Path:
         "patch": [128, 128],
         "sample_interval": 4.0,
     }
-    torch.manual_seed(0)
-    module = FaciesModule(**hp)
-    torch.save({"hyper_parameters": hp, "state_dict": module.state_dict()}, path)
-    return path
+    return write_untrained(path, hp)
 
 
 def child(args: list[str]) -> None:

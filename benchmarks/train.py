@@ -16,9 +16,9 @@ from __future__ import annotations
 import argparse
 import itertools
 import statistics
-import time
 
 import torch
+from timing import timed
 
 from facies.data.datamodule import SurveyDataModule
 from facies.module import FaciesModule
@@ -47,16 +47,7 @@ def steps(module, optimizer, batches, n, device, autocast) -> float:
         loss.backward()
         optimizer.step()
 
-    for _ in range(3):
-        one()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(n):
-        one()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
+    return timed(one, device, n, warmup=3) * n
 
 
 def main() -> None:

@@ -71,3 +71,17 @@ def load_module(path: str | os.PathLike):
     except (FaciesError, KeyError, RuntimeError, TypeError) as err:
         raise CheckpointError(f"{path} does not fit this version of facies: {err}") from None
     return module.eval()
+
+
+def write_untrained(path: str | os.PathLike, hparams: dict, seed: int = 0) -> Path:
+    """A checkpoint of an untrained module with these hyperparameters (the keys of
+    :class:`facies.module.FaciesModule`), in the layout facies reads: for benchmarks and
+    tests of the machinery around a model, where the weights do not matter."""
+    from facies.module import FaciesModule
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        module = FaciesModule(**hparams)
+    path = Path(path)
+    torch.save({"hyper_parameters": hparams, "state_dict": module.state_dict()}, path)
+    return path

@@ -74,27 +74,85 @@ class Volume:
         }
 
 
-def augment(batch: dict, generator: torch.Generator, scale: float, noise: float) -> dict:
-    """Amplitude scaling and noise (lateral flips happen in :meth:`Volume.cut`)."""
-    image = batch["image"]
-    n = image.shape[0]
-    device = image.device
+def augment(
+    batch: dict, generator: torch.Generator, scale: float, noise: float, key: str = "image"
+) -> dict:
+    """Amplitude scaling (one factor per example) and noise on ``batch[key]``, any shape
+    with examples first (lateral flips of patches happen in :meth:`Volume.cut`)."""
+    values = batch[key]
+    n, device = values.shape[0], values.device
     if scale:
         factor = 1 + scale * (2 * torch.rand(n, generator=generator) - 1)
-        image = image * factor.to(device)[:, None, None, None]
+        values = values * factor.to(device).reshape(n, *[1] * (values.dim() - 1))
     if noise:
-        jitter = torch.randn(image.shape, generator=generator).to(device)
-        image = image + noise * jitter
-    return {**batch, "image": image}
+        jitter = torch.randn(values.shape, generator=generator).to(device)
+        values = values + noise * jitter
+    return {**batch, key: values}
 
 
-class PatchBatches:
-    """An epoch of batches over a patch table; shuffled and augmented when training.
+class ShardedBatches:
+    """An epoch of batches over ``n_rows`` examples; shuffled and augmented when training.
 
-    Under DDP each rank reads its own :class:`~facies.data.sharding.Shard` of the table
+    Under DDP each rank reads its own :class:`~facies.data.sharding.Shard` of the rows
     (``rank``, ``world_size``); rows a rank repeats only to keep batch counts equal are
     masked with the ignore value, so they add nothing to the loss or the metrics.
+    Subclasses say how rows become a batch (:meth:`cut`) and which entry is augmented.
     """
+
+    #: The batch entry that amplitude scaling and noise apply to.
+    key = "image"
+
+    def __init__(
+        self,
+        volume: Volume,
+        n_rows: int,
+        batch_size: int,
+        shuffle: bool,
+        augmentation: dict | None,
+        seed: int,
+        rank: int,
+        world_size: int,
+    ) -> None:
+        self.volume, self.batch_size, self.shuffle = volume, batch_size, shuffle
+        self.augmentation = augmentation or {}
+        #: Lightning calls ``sampler.set_epoch`` each epoch, as for a DistributedSampler
+        #: (and, as on a DataLoader, reads ``batch_sampler``: batching is ours).
+        self.batch_sampler = None
+        self.sampler = Shard(n_rows, rank, world_size, shuffle, seed)
+
+    def __len__(self) -> int:
+        return -(-self.sampler.per_rank // self.batch_size)
+
+    def cut(self, rows: np.ndarray, rng: np.random.Generator | None) -> dict:
+        """The batch of ``rows``; ``rng`` (None when not augmenting) draws flips."""
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[dict]:
+        epoch = self.sampler.next_epoch()
+        order, scored = self.sampler.rows(epoch)
+        rng, generator = self.sampler.generators(epoch)
+        augmenting = self.augmentation.get("enabled", False)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            batch = self.cut(rows, rng if augmenting else None)
+            unscored = ~scored[start : start + self.batch_size]
+            if unscored.any():
+                batch["mask"][torch.as_tensor(unscored, device=batch["mask"].device)] = (
+                    self.volume.ignore_index
+                )
+            if augmenting:
+                batch = augment(
+                    batch,
+                    generator,
+                    self.augmentation.get("amplitude_scale", 0.0),
+                    self.augmentation.get("noise", 0.0),
+                    self.key,
+                )
+            yield batch
+
+
+class PatchBatches(ShardedBatches):
+    """Batches of patches (or whole sections) of a patch table, see :class:`ShardedBatches`."""
 
     def __init__(
         self,
@@ -108,37 +166,12 @@ class PatchBatches:
         rank: int = 0,
         world_size: int = 1,
     ) -> None:
-        self.volume, self.table, self.size = volume, table, size
-        self.batch_size, self.shuffle = batch_size, shuffle
-        self.augmentation = augmentation or {}
-        #: Lightning calls ``sampler.set_epoch`` each epoch, as for a DistributedSampler
-        #: (and, as on a DataLoader, reads ``batch_sampler``: batching is ours).
-        self.batch_sampler = None
-        self.sampler = Shard(len(table), rank, world_size, shuffle, seed)
+        super().__init__(
+            volume, len(table), batch_size, shuffle, augmentation, seed, rank, world_size
+        )
+        self.table, self.size = table, size
 
-    def __len__(self) -> int:
-        return -(-self.sampler.per_rank // self.batch_size)
-
-    def __iter__(self) -> Iterator[dict]:
-        epoch = self.sampler.next_epoch()
-        order, scored = self.sampler.rows(epoch)
-        rng, generator = self.sampler.generators(epoch)
-        augmenting = self.augmentation.get("enabled", False)
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            # lateral flips only: the sample axis is physical time or depth
-            flip = rng.random(len(rows)) < 0.5 if augmenting else None
-            batch = self.volume.cut(self.table, rows, self.size, flip)
-            unscored = ~scored[start : start + self.batch_size]
-            if unscored.any():
-                batch["mask"][torch.as_tensor(unscored, device=batch["mask"].device)] = (
-                    self.volume.ignore_index
-                )
-            if augmenting:
-                batch = augment(
-                    batch,
-                    generator,
-                    self.augmentation.get("amplitude_scale", 0.0),
-                    self.augmentation.get("noise", 0.0),
-                )
-            yield batch
+    def cut(self, rows: np.ndarray, rng: np.random.Generator | None) -> dict:
+        # lateral flips only: the sample axis is physical time or depth
+        flip = rng.random(len(rows)) < 0.5 if rng is not None else None
+        return self.volume.cut(self.table, rows, self.size, flip)

@@ -8,13 +8,10 @@ the border.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import torch
 
-from facies.data.patches import Volume
-from facies.data.sharding import Shard
+from facies.data.patches import ShardedBatches, Volume
 from facies.data.splits import InlineRange
 
 
@@ -38,11 +35,14 @@ def cut_traces(
     }
 
 
-class TraceBatches:
-    """An epoch of trace batches from one split; shuffled and augmented when training.
+class TraceBatches(ShardedBatches):
+    """Batches of traces (with their neighbourhood) from one split; shuffled and augmented
+    (amplitude scaling and noise: a trace has no lateral flip) when training.
 
     Sharded over DDP ranks like :class:`facies.data.patches.PatchBatches`.
     """
+
+    key = "trace"
 
     def __init__(
         self,
@@ -58,43 +58,9 @@ class TraceBatches:
         world_size: int = 1,
     ) -> None:
         il, xl = np.nonzero(live[region.as_slice()])
+        super().__init__(volume, len(il), batch_size, shuffle, augmentation, seed, rank, world_size)
         self.il, self.xl = il + region.start, xl
-        self.volume, self.region, self.radius = volume, region, radius
-        self.batch_size, self.shuffle = batch_size, shuffle
-        self.augmentation = augmentation or {}
-        #: Lightning calls ``sampler.set_epoch`` each epoch, as for a DistributedSampler
-        #: (and, as on a DataLoader, reads ``batch_sampler``: batching is ours).
-        self.batch_sampler = None
-        self.sampler = Shard(len(self.il), rank, world_size, shuffle, seed)
+        self.region, self.radius = region, radius
 
-    def __len__(self) -> int:
-        return -(-self.sampler.per_rank // self.batch_size)
-
-    def __iter__(self) -> Iterator[dict]:
-        epoch = self.sampler.next_epoch()
-        order, scored = self.sampler.rows(epoch)
-        _, generator = self.sampler.generators(epoch)
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            batch = cut_traces(self.volume, self.il[rows], self.xl[rows], self.region, self.radius)
-            unscored = ~scored[start : start + self.batch_size]
-            if unscored.any():
-                batch["mask"][torch.as_tensor(unscored, device=batch["mask"].device)] = (
-                    self.volume.ignore_index
-                )
-            if self.augmentation.get("enabled", False):
-                batch = self._augment(batch, generator)
-            yield batch
-
-    def _augment(self, batch: dict, generator: torch.Generator) -> dict:
-        """Amplitude scaling and noise, as for patches (a trace has no lateral flip)."""
-        trace = batch["trace"]
-        scale = self.augmentation.get("amplitude_scale", 0.0)
-        noise = self.augmentation.get("noise", 0.0)
-        n = trace.shape[0]
-        if scale:
-            factor = 1 + scale * (2 * torch.rand(n, generator=generator) - 1)
-            trace = trace * factor.to(trace.device)[:, None, None]
-        if noise:
-            trace = trace + noise * torch.randn(trace.shape, generator=generator).to(trace.device)
-        return {**batch, "trace": trace}
+    def cut(self, rows: np.ndarray, rng: np.random.Generator | None) -> dict:
+        return cut_traces(self.volume, self.il[rows], self.xl[rows], self.region, self.radius)

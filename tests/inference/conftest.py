@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
-from facies.module import FaciesModule
+from facies.checkpoint import write_untrained
 
 CLASSES = ["parallel", "chaotic", "transparent"]
 
@@ -21,10 +20,7 @@ def make_checkpoint(path: Path, **overrides) -> Path:
         "sample_interval": 4.0,
         **overrides,
     }
-    torch.manual_seed(0)
-    module = FaciesModule(**hp)
-    torch.save({"hyper_parameters": hp, "state_dict": module.state_dict()}, path)
-    return path
+    return write_untrained(path, hp)
 
 
 @pytest.fixture

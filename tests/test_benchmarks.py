@@ -1,0 +1,33 @@
+"""The benchmark scripts stay runnable: each imports and parses its arguments.
+
+Their measurements run by hand (see benchmarks/RESULTS.md); this catches a script broken
+by a change to the library or to the shared timing helper.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import REPO
+
+SCRIPTS = sorted(p for p in (REPO / "benchmarks").glob("*.py") if p.stem != "timing")
+
+
+def test_every_benchmark_is_listed():
+    assert {p.stem for p in SCRIPTS} == {"ingest", "inspection", "lstm", "predict", "train"}
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[p.stem for p in SCRIPTS])
+def test_benchmark_starts(script, tmp_path):
+    run = subprocess.run(
+        [sys.executable, str(script), "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "usage:" in run.stdout and "--" in run.stdout
