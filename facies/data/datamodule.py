@@ -220,8 +220,11 @@ class SurveyDataModule(L.LightningDataModule):
         self.tables["train"] = self._labelled(
             patch_table(self.splits["train"], nxl, ns, self.patch, self.stride, self.directions)
         )
-        sets = {name: (self.survey, self.volume, self.splits[name])
-                for name in ("val", "test") if name in self.splits}  # fmt: skip
+        sets = {
+            name: (self.survey, self.volume, self.splits[name])
+            for name in ("val", "test")
+            if name in self.splits
+        }
         for name, test in self.tests.items():
             sets[name] = (test, self._volume(test), InlineRange(0, test.sizes["inline"]))
         for name, (survey, volume, region) in sets.items():
@@ -315,22 +318,39 @@ class SurveyDataModule(L.LightningDataModule):
             if traces:
                 live = np.asarray(self.survey[LIVE].values)
                 region = self.splits["train"]
-                return TraceBatches(self.volume, region, live, self.batch_size,
-                                    self.neighbourhood, True, aug, **shard)  # fmt: skip
-            return PatchBatches(self.volume, self.tables["train"], self.patch, self.batch_size,
-                                True, aug, **shard)  # fmt: skip
+                return TraceBatches(
+                    self.volume,
+                    region,
+                    live,
+                    self.batch_size,
+                    self.neighbourhood,
+                    True,
+                    aug,
+                    **shard,
+                )
+            return PatchBatches(
+                self.volume, self.tables["train"], self.patch, self.batch_size, True, aug, **shard
+            )
         if name not in self.held_out:
             raise ConfigError(f"the splits have no {name} block: {list(self.splits)}.")
         held = self.held_out[name]
-        parts: list[PatchBatches | TraceBatches] = []
+        if traces:  # a trace has no direction: every test trace once, whatever the directions
+            return TraceBatches(
+                held.volume,
+                held.region,
+                held.live,
+                self.batch_size,
+                self.neighbourhood,
+                False,
+                None,
+                **shard,
+            )
         # one shard per direction: each section of each direction is scored exactly once
-        for table, size in held.sections.values():
-            if traces:  # a trace has no direction: the same traces, once per direction
-                parts.append(TraceBatches(held.volume, held.region, held.live, self.batch_size,
-                                          self.neighbourhood, False, None, **shard))  # fmt: skip
-            else:
-                batch = max(1, self.batch_size // 4)
-                parts.append(PatchBatches(held.volume, table, size, batch, False, None, **shard))
+        batch = max(1, self.batch_size // 4)
+        parts = [
+            PatchBatches(held.volume, table, size, batch, False, None, **shard)
+            for table, size in held.sections.values()
+        ]
         return parts[0] if len(parts) == 1 else ChainedBatches(parts)
 
     def train_dataloader(self) -> PatchBatches | TraceBatches:
