@@ -78,20 +78,21 @@ def run_job(name: str, overrides: Sequence[str]) -> int:
         module = importlib.import_module(JOBS[name].module)
         # provenance.json in the run folder (None for jobs without one): one place for all jobs
         record = provenance.start(cfg, job=name, command=command)
+        error = None
         try:
             module.run(cfg)
         except FaciesError as err:
-            provenance.finish(record, error=f"{type(err).__name__}: {err}")
+            error = f"{type(err).__name__}: {err}"
             print(f"facies {name}: error: {err}", file=sys.stderr)
             raise SystemExit(2) from None
         except SystemExit as stop:
-            failed = stop.code not in (0, None)
-            provenance.finish(record, error=f"exit code {stop.code}" if failed else None)
+            error = f"exit code {stop.code}" if stop.code not in (0, None) else None
             raise
         except BaseException as err:
-            provenance.finish(record, error=f"{type(err).__name__}: {err}")
+            error = f"{type(err).__name__}: {err}"
             raise
-        provenance.finish(record)
+        finally:
+            provenance.finish(record, error=error)
 
     saved = sys.argv
     sys.argv = [f"facies-{name}", *with_job_name(overrides, name)]
