@@ -22,11 +22,11 @@ import torch
 from omegaconf import OmegaConf
 from timing import timed
 
-from facies.checkpoint import write_untrained
 from facies.data.datamodule import datamodule_for
 from facies.inspection import inspect_checkpoint, write_report
-from facies.module import FaciesModule
-from facies.synthetic import synthetic_dataset
+from facies.sources.synthetic import synthetic_dataset
+from facies.training.checkpoint import write_untrained
+from facies.training.module import FaciesModule
 
 TARGET_SECONDS = 120.0
 CONF = Path(__file__).resolve().parents[1] / "conf"

@@ -17,8 +17,8 @@ from timing import timed
 
 from facies.data.datamodule import SurveyDataModule
 from facies.data.traces import cut_traces
-from facies.module import FaciesModule
-from facies.synthetic import synthetic_dataset
+from facies.sources.synthetic import synthetic_dataset
+from facies.training.module import FaciesModule
 
 
 def main() -> None:

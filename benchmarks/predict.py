@@ -25,7 +25,7 @@ BENCH = Path("data/bench")
 
 
 def make_survey(shape: tuple[int, int, int]) -> Path:
-    from facies.synthetic import make_synthetic_survey
+    from facies.sources.synthetic import make_synthetic_survey
 
     folder = BENCH / f"synth-{shape[0]}x{shape[1]}x{shape[2]}"
     if not (folder / "seismic.sgy").exists():
@@ -37,7 +37,7 @@ def make_survey(shape: tuple[int, int, int]) -> Path:
 
 
 def small_checkpoint(path: Path) -> Path:
-    from facies.checkpoint import write_untrained
+    from facies.training.checkpoint import write_untrained
 
     hp = {
         "model": {"name": "unet", "depth": 3, "base_channels": 8},

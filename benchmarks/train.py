@@ -21,8 +21,8 @@ import torch
 from timing import timed
 
 from facies.data.datamodule import SurveyDataModule
-from facies.module import FaciesModule
-from facies.synthetic import synthetic_dataset
+from facies.sources.synthetic import synthetic_dataset
+from facies.training.module import FaciesModule
 
 
 def steps(module, optimizer, batches, n, device, autocast) -> float:

@@ -15,8 +15,6 @@ from facies.jobs import JOBS
 
 log = logging.getLogger(__name__)
 
-CONFIG_MODULE = "facies.conf"
-
 
 def usage() -> str:
     """The text of ``facies --help``."""
@@ -71,6 +69,7 @@ def run_job(name: str, overrides: Sequence[str]) -> int:
     from omegaconf import DictConfig
 
     from facies import provenance
+    from facies.runtime import config_source
 
     command = ["facies", name, *overrides]
 
@@ -97,9 +96,7 @@ def run_job(name: str, overrides: Sequence[str]) -> int:
     saved = sys.argv
     sys.argv = [f"facies-{name}", *with_job_name(overrides, name)]
     try:
-        hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name=name)(
-            task
-        )()
+        hydra.main(version_base="1.3", config_path=config_source(), config_name=name)(task)()
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 1
     finally:

@@ -123,7 +123,7 @@ def segy_headers_checksum(path: str | os.PathLike) -> dict[str, Any]:
     traces at a time. Raises :class:`facies.errors.SegyFormatError` for files whose
     layout cannot be read.
     """
-    from facies.io.segy_layout import TRACE_HEADER_SIZE, read_layout
+    from facies.io.segy.layout import TRACE_HEADER_SIZE, read_layout
 
     layout = read_layout(path)
     digest = _blake2b()
@@ -304,12 +304,6 @@ def _versions() -> dict[str, str | None]:
     return out
 
 
-def is_primary_process() -> bool:
-    """False in the extra processes of a distributed run (they share rank 0's folder)."""
-    ranks = ("RANK", "SLURM_PROCID", "NODE_RANK", "LOCAL_RANK")
-    return all(os.environ.get(name, "0") == "0" for name in ranks)
-
-
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -413,6 +407,8 @@ def start(
     the record is logged, never fatal.
     """
     from hydra.core.hydra_config import HydraConfig
+
+    from facies.runtime import is_primary_process
 
     if not HydraConfig.initialized():
         return None

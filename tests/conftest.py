@@ -2,40 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from facies.io.segy_create import SegySpec, create_segy
-
-REPO = Path(__file__).resolve().parents[1]
-SEGYIO_DATA = Path(
-    os.environ.get("FACIES_SEGYIO_TEST_DATA", REPO.parent / "shared" / "data" / "segyio-test-data")
-)
-
-#: The synthetic survey of a tiny `facies train` in tests: seconds on one CPU core.
-TINY_DATA = [
-    "data.synthetic.n_inlines=40",
-    "data.synthetic.n_crosslines=24",
-    "data.synthetic.n_samples=32",
-    "data.patch=[16,16]",
-    "data.stride=[16,16]",
-]
-#: A tiny U-Net for it.
-TINY_MODEL = ["model.depth=2", "model.base_channels=4"]
-#: Both, with a loss logged at every step.
-TINY_TRAIN = [*TINY_DATA, *TINY_MODEL, "trainer.log_every_n_steps=1"]
-
-
-def encoded_cube(inlines: np.ndarray, crosslines: np.ndarray, ns: int) -> np.ndarray:
-    """Values il*100 + xl + sample/64: exact in every float format, orientation obvious."""
-    il = np.asarray(inlines, dtype=np.float64)[:, None, None]
-    xl = np.asarray(crosslines, dtype=np.float64)[None, :, None]
-    s = np.arange(ns, dtype=np.float64)[None, None, :]
-    return (il * 100 + xl + s / 64).astype(np.float32)
+from facies.io.segy.create import SegySpec, create_segy
+from tests.helpers import SEGYIO_DATA, encoded_cube
 
 
 @pytest.fixture

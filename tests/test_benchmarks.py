@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from .conftest import REPO
+from tests.helpers import REPO
 
 SCRIPTS = sorted(p for p in (REPO / "benchmarks").glob("*.py") if p.stem != "timing")
 

@@ -26,7 +26,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from .conftest import REPO
+from tests.helpers import REPO
 
 DOCKERFILE = REPO / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"

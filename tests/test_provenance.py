@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 
 import facies
-from facies import provenance
+from facies import runtime
 from facies.provenance import config_paths, fingerprint, git_state
-
-from .inference.conftest import make_checkpoint
-from .test_cli import facies as run_facies
+from tests.helpers import facies as run_facies
+from tests.helpers import make_checkpoint
 
 
 def flip(path: Path, offset: int) -> None:
@@ -145,7 +144,7 @@ def test_a_failed_run_says_why_and_jobs_without_a_run_folder_write_none(make_seg
 
 def test_other_ranks_write_nothing(monkeypatch):
     monkeypatch.setenv("RANK", "1")
-    assert not provenance.is_primary_process()
+    assert not runtime.is_primary_process()
     monkeypatch.setenv("RANK", "0")
     monkeypatch.setenv("SLURM_PROCID", "0")
-    assert provenance.is_primary_process()
+    assert runtime.is_primary_process()

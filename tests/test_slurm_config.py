@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from hydra import compose, initialize_config_module
 from hydra.utils import instantiate
 
-from .test_cli import facies
+from facies.runtime import compose
+from tests.helpers import facies
 
 pytest.importorskip(
     "hydra_plugins.hydra_submitit_launcher",
@@ -16,10 +16,7 @@ SLURM_LAUNCHER = "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmL
 
 
 def launcher_config(job: str, overrides: list[str]):
-    with initialize_config_module("facies.conf", version_base="1.3"):
-        cfg = compose(job, overrides=["hydra/launcher=slurm", *overrides],
-                      return_hydra_config=True)  # fmt: skip
-    return cfg
+    return compose(job, ["hydra/launcher=slurm", *overrides], return_hydra_config=True)
 
 
 def test_train_with_ddp_gets_one_slurm_task_per_device():

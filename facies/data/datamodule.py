@@ -12,10 +12,11 @@ import numpy as np
 import xarray as xr
 
 from facies.data.normalization import NormStats, estimate_stats, normalize
-from facies.data.patches import PatchBatches, Volume
+from facies.data.patches import PatchBatches
 from facies.data.splits import InlineRange, make_splits
 from facies.data.tiling import SECTION_DIRECTIONS, PatchTable, patch_table, section_table
 from facies.data.traces import TraceBatches
+from facies.data.volume import Volume
 from facies.errors import ConfigError
 from facies.names import AMPLITUDE, LABELS, LIVE
 
@@ -399,7 +400,7 @@ def datamodule_for(
     scored on.
     """
     if tests is None:
-        from facies.data.sources import load_test_surveys
+        from facies.sources.survey import load_test_surveys
 
         tests = load_test_surveys(data)
     traces = model.get("name") == "lstm"

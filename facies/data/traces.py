@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from facies.data.patches import ShardedBatches, Volume
+from facies.data.batches import ShardedBatches
 from facies.data.splits import InlineRange
+from facies.data.volume import Volume
 
 
 def cut_traces(

@@ -10,8 +10,8 @@ import numpy as np
 import xarray as xr
 
 from facies.io.inline_blocks import InlineBlocks
-from facies.io.segy_reader import survey_coordinates
-from facies.io.segy_scan import SegyScan, scan_segy
+from facies.io.segy.reader import survey_coordinates
+from facies.io.segy.scan import SegyScan, scan_segy
 from facies.io.store import open_survey
 from facies.names import AMPLITUDE, LIVE
 

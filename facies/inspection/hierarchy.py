@@ -297,7 +297,7 @@ def inspect_checkpoint(
         probe_sections, erf_sections: see :func:`inspection_data`.
         options: passed to :func:`inspect_network`.
     """
-    from facies.checkpoint import load_network
+    from facies.training.checkpoint import load_network
 
     net, hparams = load_network(checkpoint)
     unet_stages(net)  # refuse non-U-Nets before loading any data

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from facies.errors import FaciesError
-from facies.metrics import confusion_matrix, scores
+from facies.training.metrics import confusion_matrix, scores
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import numpy as np
 from facies import plots
 from facies.inspection.figures import activation_figure, field_figure, summary_figure
 from facies.inspection.hierarchy import Inspection
-from facies.metrics import json_ready
+from facies.training.metrics import json_ready
 
 
 def _table(inspection: Inspection) -> list[str]:

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from facies.io.segy_reader import BLOCK_BYTES, decode_traces
-from facies.io.segy_scan import SegyScan
+from facies.io.segy.reader import BLOCK_BYTES, decode_traces
+from facies.io.segy.scan import SegyScan
 from facies.names import DEAD_TRACE_FILL
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from facies.errors import ConfigError, GeometryError
 from facies.io.inline_blocks import InlineBlocks
-from facies.io.segy_scan import SegyScan, scan_segy
+from facies.io.segy.scan import SegyScan, scan_segy
 
 LABEL_DTYPE = np.int16
 

@@ -22,8 +22,8 @@ import zarr
 from facies.errors import FaciesError, OutputError
 from facies.io.inline_blocks import InlineBlocks
 from facies.io.labels import LABEL_DTYPE, LabelSource, load_class_names
-from facies.io.segy_reader import progress, survey_coordinates
-from facies.io.segy_scan import scan_segy
+from facies.io.segy.reader import progress, survey_coordinates
+from facies.io.segy.scan import scan_segy
 from facies.names import AMPLITUDE, DIMS, LABELS
 
 log = logging.getLogger(__name__)

@@ -43,11 +43,11 @@ def run(cfg: DictConfig) -> list[dict]:
     import torch
 
     from facies import plots
-    from facies.checkpoint import load_module
     from facies.data.datamodule import IGNORE_INDEX, datamodule_for
-    from facies.data.sources import load_survey
-    from facies.evaluation import test_section
-    from facies.jobs.train import run_dir
+    from facies.runtime import run_dir
+    from facies.sources.survey import load_survey
+    from facies.training.checkpoint import load_module
+    from facies.training.evaluation import test_section
 
     out = run_dir()
     rows, panels, section = [], {}, None

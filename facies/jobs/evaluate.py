@@ -15,12 +15,12 @@ def run(cfg: DictConfig) -> dict:
     """Score a checkpoint on the test split of ``cfg.data`` (same split rules as training)."""
     if not cfg.get("checkpoint"):
         raise ConfigError("facies evaluate needs checkpoint=<path/to/best.ckpt>.")
-    from facies.checkpoint import load_module
     from facies.data.datamodule import datamodule_for
-    from facies.data.sources import load_survey
-    from facies.evaluation import report
-    from facies.jobs.train import ddp_launch, run_dir
-    from facies.training import build_trainer
+    from facies.runtime import ddp_launch, run_dir
+    from facies.sources.survey import load_survey
+    from facies.training.checkpoint import load_module
+    from facies.training.evaluation import report
+    from facies.training.trainer import build_trainer
 
     module = load_module(cfg.checkpoint)
     survey = load_survey(cfg.data)

@@ -29,7 +29,7 @@ SEGY_KEYS = ("iline", "xline", "offset_byte", "offset", "endian", "sample_interv
 
 def run(cfg: DictConfig) -> dict:
     """Measure, write the JSON and the figure, print a summary; returns the JSON's dict."""
-    from facies.gradflow import decay, gradient_flow, plot_gradient_flow, unit_rms_traces
+    from facies.studies.gradflow import decay, gradient_flow, plot_gradient_flow, unit_rms_traces
 
     count, length, seed = int(cfg.traces), int(cfg.length), int(cfg.seed)
     if count < 1 or length < 2:
@@ -52,9 +52,9 @@ def output_dir(output: str | None) -> Path:
     if output:
         out = Path(output).expanduser()
     else:
-        from hydra.core.hydra_config import HydraConfig
+        from facies.runtime import run_dir
 
-        out = Path(HydraConfig.get().runtime.output_dir)
+        out = run_dir()
     out.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -62,7 +62,7 @@ def output_dir(output: str | None) -> Path:
 def load_candidates(source: str | None, count: int, length: int, seed: int, cfg) -> np.ndarray:
     """Traces (n, samples) to draw from: every trace of a small array, a sample of a file's."""
     if not source:
-        from facies.synthetic import synthetic_arrays
+        from facies.sources.synthetic import synthetic_arrays
 
         side = max(8, math.ceil(math.sqrt(count)))
         amplitude, _, _ = synthetic_arrays(
@@ -100,8 +100,8 @@ def _store_traces(path: Path, want: int, rng: np.random.Generator) -> np.ndarray
 
 def _segy_traces(path: Path, want: int, rng: np.random.Generator, options: dict) -> np.ndarray:
     """A random sample of a SEG-Y file's traces, decoded from their records only."""
-    from facies.io.segy_reader import decode_traces
-    from facies.io.segy_scan import scan_segy
+    from facies.io.segy.reader import decode_traces
+    from facies.io.segy.scan import scan_segy
 
     scan = scan_segy(path, **options)
     numbers = scan.grid.traces

@@ -7,8 +7,8 @@ import json
 from omegaconf import DictConfig
 
 from facies.errors import ConfigError
-from facies.io.segy_scan import scan_segy
-from facies.io.segy_summary import format_summary, summarize
+from facies.io.segy.scan import scan_segy
+from facies.io.segy.summary import format_summary, summarize
 
 
 def run(cfg: DictConfig) -> dict:

@@ -19,9 +19,9 @@ def run(cfg: DictConfig) -> dict:
     import torch
 
     from facies.data.datamodule import datamodule_for
-    from facies.data.sources import load_survey
     from facies.inspection import inspect_checkpoint, write_report
-    from facies.jobs.train import run_dir
+    from facies.runtime import run_dir
+    from facies.sources.survey import load_survey
 
     device = cfg.device
     if device == "auto":

@@ -18,15 +18,15 @@ def run(cfg: DictConfig) -> dict:
         raise ConfigError("facies predict needs checkpoint=<best.ckpt> and input=<survey.sgy>.")
     import torch
 
-    from facies.checkpoint import load_network
     from facies.inference import checks
     from facies.inference import prediction_store as ps
     from facies.inference.figures import prediction_figure
     from facies.inference.predict import PredictOptions, predict_survey
     from facies.inference.reader import SurveyReader
-    from facies.io.segy_writer import write_segy_streamed
+    from facies.io.segy.writer import write_segy_streamed
     from facies.io.store import SEGY_OPTIONS
-    from facies.jobs.train import run_dir
+    from facies.runtime import run_dir
+    from facies.training.checkpoint import load_network
 
     out = run_dir()
     output = Path(cfg.output) if cfg.output else out / "facies.sgy"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from facies.synthetic import SyntheticSurvey, SynthParams, make_synthetic_survey
+from facies.sources.synthetic import SyntheticSurvey, SynthParams, make_synthetic_survey
 
 log = logging.getLogger(__name__)
 
-#: Config keys handed to :class:`facies.synthetic.SynthParams`.
+#: Config keys handed to :class:`facies.sources.synthetic.SynthParams`.
 PARAM_KEYS = tuple(SynthParams.__dataclass_fields__)
 
 

@@ -12,7 +12,7 @@ from facies.data.datamodule import IGNORE_INDEX, NamedTestBatches, SurveyDataMod
 from facies.data.sharding import Shard
 from facies.data.tiling import CROSSLINE_SECTION, INLINE_SECTION
 from facies.errors import ConfigError
-from facies.synthetic import synthetic_dataset
+from facies.sources.synthetic import synthetic_dataset
 
 
 @pytest.mark.parametrize("n,world", [(7, 2), (8, 2), (5, 3), (1, 2), (2, 4)])

@@ -8,11 +8,11 @@ import torch
 
 from facies.data.datamodule import IGNORE_INDEX, SurveyDataModule
 from facies.data.normalization import estimate_stats
-from facies.data.patches import Volume
 from facies.data.splits import InlineRange, make_splits
 from facies.data.tiling import CROSSLINE_SECTION, INLINE_SECTION, patch_table, tile_starts
+from facies.data.volume import Volume
 from facies.errors import ConfigError
-from facies.synthetic import synthetic_dataset
+from facies.sources.synthetic import synthetic_dataset
 
 
 def encoded_volume(nil=40, nxl=24, ns=20) -> Volume:

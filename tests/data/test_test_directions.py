@@ -9,7 +9,7 @@ import pytest
 from facies.data.datamodule import IGNORE_INDEX, SurveyDataModule, datamodule_for
 from facies.data.tiling import CROSSLINE_SECTION, INLINE_SECTION
 from facies.errors import ConfigError
-from facies.synthetic import synthetic_dataset
+from facies.sources.synthetic import synthetic_dataset
 
 RANGES = {"train": [0, 16], "val": [24, 29], "test": [37, 44]}  # a 7-inline test block
 
@@ -32,7 +32,7 @@ def test_both_directions_score_every_test_sample_twice(one_thread):
     """The summed matrix: 2 x the labelled test samples, and inline-only + crossline-only."""
     import lightning as L
 
-    from facies.module import FaciesModule
+    from facies.training.module import FaciesModule
 
     survey = _survey()
     L.seed_everything(0)

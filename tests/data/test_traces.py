@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from facies.data.datamodule import IGNORE_INDEX
-from facies.data.patches import Volume
 from facies.data.splits import InlineRange
 from facies.data.traces import TraceBatches, cut_traces
+from facies.data.volume import Volume
 
 
 def encoded(nil=12, nxl=6, ns=5) -> Volume:

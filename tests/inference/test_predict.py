@@ -9,7 +9,6 @@ import sys
 import numpy as np
 import pytest
 
-from facies.checkpoint import load_network
 from facies.data.normalization import NormStats
 from facies.errors import CheckpointError
 from facies.inference import checks
@@ -17,10 +16,8 @@ from facies.inference import prediction_store as ps
 from facies.inference.predict import PredictOptions, predict_survey
 from facies.inference.reader import SurveyReader
 from facies.io import open_segy
-
-from ..conftest import encoded_cube
-from ..test_cli import facies
-from .conftest import CLASSES, make_checkpoint
+from facies.training.checkpoint import load_network
+from tests.helpers import CLASSES, encoded_cube, facies, make_checkpoint
 
 STATS = NormStats(-2000.0, 2000.0, 2000.0)
 

@@ -11,15 +11,13 @@ import time
 import numpy as np
 import pytest
 
-from facies.checkpoint import load_network
 from facies.data.normalization import NormStats
 from facies.errors import OutputError
 from facies.inference import prediction_store as ps
 from facies.inference.predict import PredictOptions, predict_survey
 from facies.inference.reader import SurveyReader
-
-from ..test_cli import facies
-from .conftest import CLASSES, make_checkpoint
+from facies.training.checkpoint import load_network
+from tests.helpers import CLASSES, facies, make_checkpoint
 
 STATS = NormStats(-2000.0, 2000.0, 2000.0)
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ..test_cli import facies
+from tests.helpers import facies
 
 SURVEY = [
     "data.synthetic.n_inlines=48",

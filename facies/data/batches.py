@@ -1,0 +1,92 @@
+"""One epoch loop for every kind of batch: DDP sharding, unscored-row masking, augmentation.
+
+:class:`ShardedBatches` is the base of patch batches (:mod:`facies.data.patches`) and
+trace batches (:mod:`facies.data.traces`); it owns what both share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from facies.data.sharding import Shard
+from facies.data.volume import Volume
+
+
+def augment(
+    batch: dict, generator: torch.Generator, scale: float, noise: float, key: str = "image"
+) -> dict:
+    """Amplitude scaling (one factor per example) and noise on ``batch[key]``, any shape
+    with examples first (lateral flips of patches happen in :meth:`Volume.cut`)."""
+    values = batch[key]
+    n, device = values.shape[0], values.device
+    if scale:
+        factor = 1 + scale * (2 * torch.rand(n, generator=generator) - 1)
+        values = values * factor.to(device).reshape(n, *[1] * (values.dim() - 1))
+    if noise:
+        jitter = torch.randn(values.shape, generator=generator).to(device)
+        values = values + noise * jitter
+    return {**batch, key: values}
+
+
+class ShardedBatches:
+    """An epoch of batches over ``n_rows`` examples; shuffled and augmented when training.
+
+    Under DDP each rank reads its own :class:`~facies.data.sharding.Shard` of the rows
+    (``rank``, ``world_size``); rows a rank repeats only to keep batch counts equal are
+    masked with the ignore value, so they add nothing to the loss or the metrics.
+    Subclasses say how rows become a batch (:meth:`cut`) and which entry is augmented.
+    """
+
+    #: The batch entry that amplitude scaling and noise apply to.
+    key = "image"
+
+    def __init__(
+        self,
+        volume: Volume,
+        n_rows: int,
+        batch_size: int,
+        shuffle: bool,
+        augmentation: dict | None,
+        seed: int,
+        rank: int,
+        world_size: int,
+    ) -> None:
+        self.volume, self.batch_size, self.shuffle = volume, batch_size, shuffle
+        self.augmentation = augmentation or {}
+        #: Lightning calls ``sampler.set_epoch`` each epoch, as for a DistributedSampler
+        #: (and, as on a DataLoader, reads ``batch_sampler``: batching is ours).
+        self.batch_sampler = None
+        self.sampler = Shard(n_rows, rank, world_size, shuffle, seed)
+
+    def __len__(self) -> int:
+        return -(-self.sampler.per_rank // self.batch_size)
+
+    def cut(self, rows: np.ndarray, rng: np.random.Generator | None) -> dict:
+        """The batch of ``rows``; ``rng`` (None when not augmenting) draws flips."""
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[dict]:
+        epoch = self.sampler.next_epoch()
+        order, scored = self.sampler.rows(epoch)
+        rng, generator = self.sampler.generators(epoch)
+        augmenting = self.augmentation.get("enabled", False)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            batch = self.cut(rows, rng if augmenting else None)
+            unscored = ~scored[start : start + self.batch_size]
+            if unscored.any():
+                batch["mask"][torch.as_tensor(unscored, device=batch["mask"].device)] = (
+                    self.volume.ignore_index
+                )
+            if augmenting:
+                batch = augment(
+                    batch,
+                    generator,
+                    self.augmentation.get("amplitude_scale", 0.0),
+                    self.augmentation.get("noise", 0.0),
+                    self.key,
+                )
+            yield batch

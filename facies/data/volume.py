@@ -1,0 +1,71 @@
+"""A survey held in memory (on the GPU when training there), cut into batches by indexing.
+
+No per-sample Python work: a batch of B patches is one gather of B x H x W values
+from the volume, with a validity mask for padding past section or split borders.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from facies.data.tiling import INLINE_SECTION, PatchTable
+
+
+class Volume:
+    """Normalised amplitude and labels of a survey as tensors (inline, crossline, sample)."""
+
+    def __init__(self, amplitude: np.ndarray, labels: np.ndarray, ignore_index: int) -> None:
+        self.amplitude = torch.from_numpy(np.ascontiguousarray(amplitude, dtype=np.float32))
+        self.labels = torch.from_numpy(np.ascontiguousarray(labels, dtype=np.int64))
+        self.ignore_index = ignore_index
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.amplitude.shape)
+
+    def to(self, device: torch.device | str) -> Volume:
+        self.amplitude = self.amplitude.to(device)
+        self.labels = self.labels.to(device)
+        return self
+
+    def cut(
+        self,
+        table: PatchTable,
+        rows: np.ndarray,
+        size: tuple[int, int],
+        flip: np.ndarray | None = None,
+    ) -> dict:
+        """Patches ``rows`` of ``table`` as a batch dict: image (B,1,H,W), mask (B,H,W).
+
+        ``flip`` (bool per row) mirrors patches laterally within the same gather.
+        """
+        device = self.amplitude.device
+        h, w = size
+
+        def col(name: str) -> torch.Tensor:
+            return torch.as_tensor(getattr(table, name)[rows], device=device)[:, None, None]
+
+        kind, section = col("kind"), col("section")
+        offsets = torch.arange(w, device=device).expand(len(rows), 1, w)
+        if flip is not None:
+            mirrored = torch.as_tensor(flip, device=device)[:, None, None]
+            offsets = torch.where(mirrored, w - 1 - offsets, offsets)
+        lateral = col("lateral") + offsets
+        samples = col("sample") + torch.arange(h, device=device)[None, :, None]
+        valid = (lateral < col("lateral_hi")) & (samples < self.amplitude.shape[2])
+        lateral = torch.minimum(lateral, col("lateral_hi") - 1)
+        samples = samples.clamp(max=self.amplitude.shape[2] - 1)
+        is_inline = kind == INLINE_SECTION
+        il = torch.where(is_inline, section, lateral)
+        xl = torch.where(is_inline, lateral, section)
+        image = self.amplitude[il, xl, samples] * valid
+        mask = torch.where(valid, self.labels[il, xl, samples], self.ignore_index)
+        return {
+            "image": image[:, None],
+            "mask": mask,
+            "kind": kind[:, 0, 0],
+            "section": section[:, 0, 0],
+            "lateral": col("lateral")[:, 0, 0],
+            "sample": col("sample")[:, 0, 0],
+        }

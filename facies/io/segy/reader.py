@@ -1,0 +1,144 @@
+"""SEG-Y -> survey (``xarray.Dataset``) with geometry from the trace headers."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from tqdm.auto import tqdm
+
+from facies.io.segy.formats import SAMPLE_FORMATS, decode_into
+from facies.io.segy.scan import SegyScan, scan_segy
+from facies.names import (
+    AMPLITUDE,
+    CDP_X,
+    CDP_Y,
+    CROSSLINE,
+    DEAD_TRACE_FILL,
+    DIMS,
+    INLINE,
+    LIVE,
+    SAMPLE,
+)
+
+log = logging.getLogger(__name__)
+
+#: Traces are decoded in blocks of about this many bytes.
+BLOCK_BYTES = 64 * 2**20
+#: Files larger than this show a progress bar while they are read.
+PROGRESS_BYTES = 256 * 2**20
+
+
+def open_segy(path: str | os.PathLike, **options: Any) -> xr.Dataset:
+    """Read a post-stack 3-D SEG-Y file into a survey.
+
+    Geometry comes from the trace headers; traces may be in any order, and cells of
+    the inline/crossline grid without a trace are filled with ``DEAD_TRACE_FILL``
+    (0.0) and marked ``live=False``.
+
+    Args:
+        path: the SEG-Y file.
+        **options: passed to :func:`facies.io.segy.scan.scan_segy`: ``iline``,
+            ``xline`` (header bytes, 189/193 by default), ``offset_byte``, ``offset``,
+            ``endian``, ``sample_interval``, ``domain``, ``min_live_fraction``.
+
+    Returns:
+        Dataset with dims (inline, crossline, sample): float32 ``amplitude``, bool
+        ``live``, ``cdp_x``/``cdp_y``, and attrs describing the source.
+
+    Raises:
+        FaciesError: any problem with the file, with what was found and the fix.
+    """
+    scan = scan_segy(path, **options)
+    amplitude = read_amplitude(scan)
+    return survey_from_scan(scan, amplitude)
+
+
+def read_amplitude(scan: SegyScan) -> np.ndarray:
+    """Decode every kept trace of a scanned file into an (inline, crossline, sample) cube."""
+    grid = scan.grid
+    nil, nxl = grid.shape
+    ns = scan.layout.samples_per_trace
+    cube = np.full((nil, nxl, ns), DEAD_TRACE_FILL, dtype=np.float32)
+    flat = cube.reshape(nil * nxl, ns)
+    dense = grid.is_dense_inline_order()
+    step = max(1, BLOCK_BYTES // scan.layout.trace_size)
+    buffer = np.empty((min(step, len(grid.traces)), ns), dtype=np.float32)
+    with progress(scan, len(grid.traces), "read SEG-Y") as bar:
+        for start in range(0, len(grid.traces), step):
+            stop = min(start + step, len(grid.traces))
+            traces = grid.traces[start:stop]
+            if dense:
+                decode_traces(scan, traces, flat[start:stop])
+            else:
+                block = buffer[: stop - start]
+                decode_traces(scan, traces, block)
+                cube[grid.il_index[start:stop], grid.xl_index[start:stop]] = block
+            bar.update(stop - start)
+    return cube
+
+
+def decode_traces(scan: SegyScan, traces: np.ndarray, out: np.ndarray) -> None:
+    """Decode file traces ``traces`` (ascending trace numbers) into ``out`` (float32).
+
+    Only the span of the file between the first and the last trace is mapped, and
+    only while decoding, so resident memory stays bounded by the block.
+    """
+    lo, hi = int(traces[0]), int(traces[-1]) + 1
+    records = scan.records(lo, hi)
+    data = records["data"]
+    raw = data if hi - lo == len(traces) else data[traces - lo]
+    decode_into(raw, scan.layout.format_code, scan.layout.endian, out)
+    del records, data, raw
+
+
+def progress(scan: SegyScan, total: int, desc: str) -> tqdm:
+    """A progress bar for files large enough to take a while."""
+    show = scan.layout.file_size > PROGRESS_BYTES
+    return tqdm(total=total, unit="trace", desc=desc, disable=not show, leave=False)
+
+
+def survey_from_scan(scan: SegyScan, amplitude: np.ndarray) -> xr.Dataset:
+    """Wrap an amplitude cube and a scan's geometry as a survey dataset."""
+    layout, grid, hb = scan.layout, scan.grid, scan.header_bytes
+    fmt = SAMPLE_FORMATS[layout.format_code]
+    unit = "ms" if scan.domain == "twt" else "m"
+    sample_attrs = {"units": unit, "domain": scan.domain}
+    coords = {
+        INLINE: (INLINE, grid.inlines, {"header_byte": hb.iline}),
+        CROSSLINE: (CROSSLINE, grid.crosslines, {"header_byte": hb.xline}),
+        SAMPLE: (SAMPLE, scan.samples, sample_attrs),
+        scan.domain: (SAMPLE, scan.samples, sample_attrs),
+        CDP_X: ((INLINE, CROSSLINE), scan.cdp_x, {"header_byte": scan.coordinate_bytes[0]}),
+        CDP_Y: ((INLINE, CROSSLINE), scan.cdp_y, {"header_byte": scan.coordinate_bytes[1]}),
+    }
+    data_vars = {
+        AMPLITUDE: (DIMS, amplitude, {"dead_trace_fill": DEAD_TRACE_FILL}),
+        LIVE: ((INLINE, CROSSLINE), grid.live_mask()),
+    }
+    attrs = {
+        "source": str(layout.path.resolve()),
+        "source_size": layout.file_size,
+        "sample_format": layout.format_code,
+        "sample_format_name": fmt.name,
+        "endian": layout.endian,
+        "segy_revision": layout.revision,
+        "sorting": grid.sorting,
+        "textual_header": scan.text,
+        "iline_byte": hb.iline,
+        "xline_byte": hb.xline,
+        "offset_byte": hb.offset,
+        "coordinate_bytes": list(scan.coordinate_bytes),
+        "live_fraction": grid.live_fraction,
+        "sample_interval": scan.sample_interval,
+    }
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def survey_coordinates(scan: SegyScan) -> xr.Dataset:
+    """A scan's survey without its amplitude cube: coordinates, live mask and attrs."""
+    shape = (*scan.grid.shape, scan.layout.samples_per_trace)
+    return survey_from_scan(scan, np.broadcast_to(np.float32(0), shape)).drop_vars(AMPLITUDE)

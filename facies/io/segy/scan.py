@@ -1,0 +1,224 @@
+"""Everything that the headers of a SEG-Y file say, read without touching samples.
+
+:func:`scan_segy` is shared by the reader, the writer (which needs the template's
+trace order) and ``facies info``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from facies.errors import SegyFormatError
+from facies.io.segy import headers as th
+from facies.io.segy.geometry import MIN_LIVE_FRACTION, Grid, build_grid
+from facies.io.segy.layout import TEXT_HEADER_SIZE, TRACE_HEADER_SIZE, SegyLayout, read_layout
+from facies.names import DEPTH, DOMAINS, TWT
+
+log = logging.getLogger(__name__)
+
+#: Trace headers are read in spans of about this many bytes of file.
+HEADER_SPAN_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class HeaderBytes:
+    """Trace header bytes (1-based) that hold the geometry keys."""
+
+    iline: int = 189
+    xline: int = 193
+    offset: int = 37
+
+
+@dataclass(frozen=True)
+class SegyScan:
+    """Layout, geometry, sample axis and coordinates of a SEG-Y file."""
+
+    layout: SegyLayout
+    grid: Grid
+    header_bytes: HeaderBytes
+    samples: np.ndarray  # physical sample positions (ms or m)
+    sample_interval: float  # ms or m
+    domain: str
+    cdp_x: np.ndarray  # (inline, crossline), NaN where no trace
+    cdp_y: np.ndarray
+    coordinate_bytes: tuple[int, int]
+    text: str
+
+    def records(self, start: int = 0, stop: int | None = None) -> np.memmap:
+        """Traces ``start:stop`` as a read-only memory map of (header, data) records."""
+        return trace_records(self.layout, start, stop)
+
+
+def trace_records(layout: SegyLayout, start: int = 0, stop: int | None = None) -> np.memmap:
+    """Memory map of traces ``start:stop``: fields ``header`` (240 bytes) and ``data``.
+
+    Map spans, not the whole file, and drop them when done: pages of a map that were
+    read count towards the process' resident memory while the map lives.
+    """
+    stop = layout.trace_count if stop is None else stop
+    dtype = np.dtype(
+        [
+            ("header", "u1", (TRACE_HEADER_SIZE,)),
+            ("data", "u1", (layout.samples_per_trace * layout.bytes_per_sample,)),
+        ]
+    )
+    return np.memmap(
+        layout.path,
+        mode="r",
+        dtype=dtype,
+        offset=layout.first_trace_offset + start * dtype.itemsize,
+        shape=(stop - start,),
+    )
+
+
+def read_fields(layout: SegyLayout, fields: list[int]) -> dict[int, np.ndarray]:
+    """Trace header fields of every trace, read in spans of about 64 MiB."""
+    step = max(1, HEADER_SPAN_BYTES // layout.trace_size)
+    values = {byte: np.empty(layout.trace_count, dtype=np.int32) for byte in fields}
+    for start in range(0, layout.trace_count, step):
+        stop = min(start + step, layout.trace_count)
+        records = trace_records(layout, start, stop)
+        headers = records["header"]
+        for byte in fields:
+            values[byte][start:stop] = th.read_field(headers, byte, layout.prefix)
+        del records, headers
+    return values
+
+
+def scan_segy(
+    path: str | os.PathLike,
+    *,
+    iline: int = 189,
+    xline: int = 193,
+    offset_byte: int = 37,
+    offset: int | None = None,
+    endian: Literal["auto", "big", "little"] = "auto",
+    sample_interval: float | None = None,
+    domain: str = TWT,
+    min_live_fraction: float = MIN_LIVE_FRACTION,
+) -> SegyScan:
+    """Read the headers of a SEG-Y file and build its geometry.
+
+    Args:
+        path: the SEG-Y file.
+        iline, xline: trace header bytes of the inline and crossline numbers.
+        offset_byte: trace header byte of the offset (to recognise prestack data).
+        offset: read only the traces of this offset from a prestack file.
+        endian: byte order, or "auto" to detect it.
+        sample_interval: sample interval in ms (or m) to use instead of the headers';
+            required where the headers hold none.
+        domain: name of the sample axis' physical coordinate, "twt" or "depth".
+        min_live_fraction: refuse grids sparser than this (0 reads any grid).
+    """
+    if domain not in DOMAINS:
+        raise SegyFormatError(f"domain must be one of {DOMAINS}, not {domain!r}.")
+    layout = read_layout(path, endian)
+    header_bytes = HeaderBytes(iline, xline, offset_byte)
+    coordinate_fields = [th.COORD_SCALAR_FIELD, th.CDP_X_FIELD, th.CDP_Y_FIELD]
+    coordinate_fields += [th.SOURCE_X_FIELD, th.SOURCE_Y_FIELD]
+    keys = [iline, xline, offset_byte, th.SAMPLES_FIELD, *coordinate_fields]
+    fields = read_fields(layout, list(dict.fromkeys(keys)))
+    _check_sample_counts(layout, fields[th.SAMPLES_FIELD])
+    grid = build_grid(
+        fields[iline],
+        fields[xline],
+        fields[offset_byte],
+        source=str(layout.path),
+        iline_byte=iline,
+        xline_byte=xline,
+        offset_byte=offset_byte,
+        offset=offset,
+        min_live_fraction=min_live_fraction,
+    )
+    cdp_x, cdp_y, coordinate_bytes = _coordinates(layout, fields, grid)
+    with open(layout.path, "rb") as fh:
+        text = th.decode_text(fh.read(TEXT_HEADER_SIZE))
+    first = np.array(trace_records(layout, 0, 1)["header"])
+    samples, interval = _sample_axis(first, layout, sample_interval, domain)
+    return SegyScan(
+        layout=layout,
+        grid=grid,
+        header_bytes=header_bytes,
+        samples=samples,
+        sample_interval=interval,
+        domain=domain,
+        cdp_x=cdp_x,
+        cdp_y=cdp_y,
+        coordinate_bytes=coordinate_bytes,
+        text=text,
+    )
+
+
+def _check_sample_counts(layout: SegyLayout, counts: np.ndarray) -> None:
+    """Every trace header must give the file's sample count, the first one's, or 0.
+
+    Anything else means the traces are not where the sample count and format put them:
+    the bytes read as trace headers are samples, and the geometry would be garbage.
+    """
+    ns = layout.samples_per_trace
+    counts = counts.astype(np.int64) & 0xFFFF  # an unsigned 2-byte field
+    bad = np.flatnonzero(~np.isin(counts, [0, ns, counts[0]]))
+    if len(bad) == 0:
+        return
+    k = int(bad[0])
+    raise SegyFormatError(
+        f"{layout.path}: the header of trace {k + 1} of {layout.trace_count} says "
+        f"{counts[k]} samples (byte {th.SAMPLES_FIELD}), not {ns} ({len(bad)} trace(s) "
+        f"disagree). Traces of {ns} samples in format {layout.format_code} "
+        f"({layout.bytes_per_sample} bytes each) are {layout.trace_size} bytes long, and "
+        "at that length the trace headers do not fall where they should: the sample count "
+        "(binary header byte 3221) or the sample format (byte 3225) is wrong, or the traces "
+        "differ in length (not supported). Fix the binary header, or re-export the file."
+    )
+
+
+def _sample_axis(
+    first: np.ndarray, layout: SegyLayout, override: float | None, domain: str
+) -> tuple[np.ndarray, float]:
+    p = layout.prefix
+    trace_interval = int(th.read_field(first, th.INTERVAL_FIELD, p)[0])
+    if override is not None:
+        if not override > 0:
+            raise SegyFormatError(f"sample_interval must be positive, not {override}.")
+        interval = float(override)
+    elif layout.binary_interval > 0:
+        interval = layout.binary_interval / 1000.0
+    elif trace_interval > 0:
+        interval = trace_interval / 1000.0
+    else:
+        unit = "ms" if domain == TWT else "m"
+        raise SegyFormatError(
+            f"{layout.path}: the sample interval is {layout.binary_interval} in the binary "
+            f"header (byte 3217) and {trace_interval} in the first trace header (byte 117). "
+            f"Give it explicitly, in {unit}: sample_interval=4 (for example)."
+        )
+    delay = th.read_field(first, th.DELAY_FIELD, p).astype(np.float64)
+    t0 = float(th.apply_scalar(delay, th.read_field(first, th.TIME_SCALAR_FIELD, p))[0])
+    if domain == DEPTH:
+        log.info("depth domain: sample axis in the file's depth unit")
+    return t0 + interval * np.arange(layout.samples_per_trace, dtype=np.float64), interval
+
+
+def _coordinates(
+    layout: SegyLayout, fields: dict[int, np.ndarray], grid: Grid
+) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    kept = grid.traces
+    scalar = fields[th.COORD_SCALAR_FIELD][kept]
+    bytes_used = (th.CDP_X_FIELD, th.CDP_Y_FIELD)
+    x, y = fields[th.CDP_X_FIELD][kept], fields[th.CDP_Y_FIELD][kept]
+    if not (x.any() or y.any()):  # read the source coordinates only where needed
+        source = read_fields(layout, [th.SOURCE_X_FIELD, th.SOURCE_Y_FIELD])
+        sx, sy = source[th.SOURCE_X_FIELD][kept], source[th.SOURCE_Y_FIELD][kept]
+        if sx.any() or sy.any():
+            log.info("CDP X/Y (bytes 181/185) are all zero; using source X/Y (bytes 73/77)")
+            x, y, bytes_used = sx, sy, (th.SOURCE_X_FIELD, th.SOURCE_Y_FIELD)
+    cdp_x = np.full(grid.shape, np.nan)
+    cdp_y = np.full(grid.shape, np.nan)
+    cdp_x[grid.il_index, grid.xl_index] = th.apply_scalar(x, scalar)
+    cdp_y[grid.il_index, grid.xl_index] = th.apply_scalar(y, scalar)
+    return cdp_x, cdp_y, bytes_used

@@ -1,0 +1,87 @@
+"""What a geoscientist checks first about a SEG-Y file, as a dict and as text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from facies.io.segy.formats import SAMPLE_FORMATS
+from facies.io.segy.scan import SegyScan
+
+
+def _axis(values: np.ndarray) -> dict[str, int]:
+    step = int(values[1] - values[0]) if len(values) > 1 else 0
+    return {"first": int(values[0]), "last": int(values[-1]), "step": step, "count": len(values)}
+
+
+def _extent(values: np.ndarray) -> list[float] | None:
+    finite = values[np.isfinite(values)]
+    return [float(finite.min()), float(finite.max())] if finite.size else None
+
+
+def summarize(scan: SegyScan) -> dict[str, Any]:
+    """Plain-container summary of a scanned file (JSON-ready)."""
+    layout, grid, hb = scan.layout, scan.grid, scan.header_bytes
+    return {
+        "path": str(layout.path),
+        "file_size": layout.file_size,
+        "segy_revision": layout.revision,
+        "endian": layout.endian,
+        "sample_format": layout.format_code,
+        "sample_format_name": SAMPLE_FORMATS[layout.format_code].name,
+        "traces": layout.trace_count,
+        "sorting": grid.sorting,
+        "header_bytes": {"iline": hb.iline, "xline": hb.xline, "offset": hb.offset},
+        "inline": _axis(grid.inlines),
+        "crossline": _axis(grid.crosslines),
+        "samples": layout.samples_per_trace,
+        "sample_interval": scan.sample_interval,
+        "first_sample": float(scan.samples[0]),
+        "domain": scan.domain,
+        "live_fraction": grid.live_fraction,
+        "coordinate_bytes": list(scan.coordinate_bytes),
+        "x_extent": _extent(scan.cdp_x),
+        "y_extent": _extent(scan.cdp_y),
+        "extended_text_headers": layout.ext_text_headers,
+    }
+
+
+def format_summary(summary: dict[str, Any], text: str | None = None) -> str:
+    """Human-readable table of :func:`summarize`'s output, with the textual header."""
+    unit = "ms" if summary["domain"] == "twt" else "m"
+    il, xl = summary["inline"], summary["crossline"]
+    hb = summary["header_bytes"]
+    rows = [
+        ("file", f"{summary['path']} ({summary['file_size'] / 2**20:.1f} MiB)"),
+        ("revision", summary["segy_revision"]),
+        ("sample format", f"{summary['sample_format']} ({summary['sample_format_name']})"),
+        ("endianness", summary["endian"]),
+        ("traces", f"{summary['traces']}"),
+        ("sorting", summary["sorting"]),
+        (
+            "inlines",
+            f"{il['first']}..{il['last']} step {il['step']} ({il['count']}), byte {hb['iline']}",
+        ),
+        (
+            "crosslines",
+            f"{xl['first']}..{xl['last']} step {xl['step']} ({xl['count']}), byte {hb['xline']}",
+        ),
+        (
+            "samples",
+            f"{summary['samples']} x {summary['sample_interval']:g} {unit}, "
+            f"first at {summary['first_sample']:g} {unit} ({summary['domain']})",
+        ),
+        ("live fraction", f"{summary['live_fraction']:.1%}"),
+        ("x extent", _fmt_extent(summary["x_extent"], summary["coordinate_bytes"][0])),
+        ("y extent", _fmt_extent(summary["y_extent"], summary["coordinate_bytes"][1])),
+    ]
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{k.ljust(width)}  {v}" for k, v in rows]
+    if text:
+        lines += ["", "textual header:", text]
+    return "\n".join(lines)
+
+
+def _fmt_extent(extent: list[float] | None, byte: int) -> str:
+    return "none" if extent is None else f"{extent[0]:.2f} .. {extent[1]:.2f} (byte {byte})"

@@ -1,0 +1,167 @@
+"""Write new trace values into a copy of a template SEG-Y file.
+
+Textual, binary and trace headers are copied byte for byte; only the sample-format
+code (bytes 3225-3226) changes, to IEEE float (5) for float values or 2-byte
+integer (3) for integer values such as facies labels. The file is written to a
+temporary file beside ``out``, checked, synced and renamed, so a failure leaves
+nothing at ``out``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from facies.errors import FaciesError, OutputError
+from facies.io.atomic import atomic_target
+from facies.io.segy.formats import IEEE_FLOAT, INT16, SAMPLE_FORMATS, encode
+from facies.io.segy.layout import BIN_FORMAT, TRACE_HEADER_SIZE
+from facies.io.segy.reader import BLOCK_BYTES
+from facies.io.segy.scan import SegyScan, scan_segy
+from facies.names import CROSSLINE, INLINE, SAMPLE
+
+log = logging.getLogger(__name__)
+
+
+def write_segy_like(
+    template: str | os.PathLike,
+    values: np.ndarray | xr.DataArray,
+    out: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    **options: Any,
+) -> Path:
+    """Write ``values`` as a SEG-Y file with the template's headers.
+
+    Args:
+        template: the SEG-Y file whose headers and geometry the output takes.
+        values: (inline, crossline, sample) array on the template's grid (as
+            :func:`facies.io.open_segy` reads it). Integer values are written as
+            2-byte integers, anything else as 4-byte IEEE floats. Dead cells
+            (no trace in the template) are not written.
+        out: the new file; never the template itself.
+        overwrite: replace an existing ``out``.
+        **options: geometry options for reading the template (``iline``, ``xline``,
+            ``endian``, ...), as for :func:`facies.io.open_segy`.
+
+    Returns:
+        The path written.
+    """
+    out = Path(out)
+    scan = scan_segy(template, **options)
+    _check_target(scan, out, overwrite)
+    cube, code = _prepare_values(values, scan)
+    return _write_atomic(scan, lambda il, xl: cube[il, xl], code, out)
+
+
+def write_segy_streamed(
+    scan: SegyScan,
+    values_at: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    out: str | os.PathLike,
+    *,
+    integer: bool,
+    overwrite: bool = False,
+) -> Path:
+    """Like :func:`write_segy_like`, with values fetched block by block (bounded memory).
+
+    Args:
+        scan: the template, scanned with :func:`facies.io.scan_segy`.
+        values_at: returns the (k, samples) values of grid cells ``(il_index, xl_index)``
+            (k of them, in the template's trace order).
+        out: the new file.
+        integer: write 2-byte integers (labels) instead of IEEE floats.
+        overwrite: replace an existing ``out``.
+    """
+    out = Path(out)
+    _check_target(scan, out, overwrite)
+    return _write_atomic(scan, values_at, INT16 if integer else IEEE_FLOAT, out)
+
+
+def _write_atomic(scan: SegyScan, values_at: Callable, code: int, out: Path) -> Path:
+    with atomic_target(out) as tmp:
+        expected = _write(scan, values_at, code, tmp)
+        size = tmp.stat().st_size
+        if size != expected:
+            raise OutputError(f"{out}: wrote {size} bytes where {expected} were expected.")
+    log.info("wrote %s (%d traces, format %d)", out, scan.layout.trace_count, code)
+    return out
+
+
+def _check_target(scan: SegyScan, out: Path, overwrite: bool) -> None:
+    template = scan.layout.path
+    if out.resolve() == template.resolve() or (out.exists() and out.samefile(template)):
+        raise OutputError(
+            f"{out}: refusing to overwrite the template {template}; choose another output."
+        )
+    if out.exists() and not overwrite:
+        raise OutputError(f"{out} exists; remove it or pass overwrite=True.")
+    if not out.parent.is_dir():
+        raise OutputError(f"{out}: folder {out.parent} does not exist; create it first.")
+    if len(scan.grid.traces) != scan.layout.trace_count:
+        raise FaciesError(
+            f"{template}: only {len(scan.grid.traces)} of {scan.layout.trace_count} traces lie "
+            "on the grid (an offset was selected); a template must be post-stack."
+        )
+
+
+def _prepare_values(values: np.ndarray | xr.DataArray, scan: SegyScan) -> tuple[np.ndarray, int]:
+    expected = (*scan.grid.shape, scan.layout.samples_per_trace)
+    if isinstance(values, xr.DataArray):
+        for name, axis in ((INLINE, scan.grid.inlines), (CROSSLINE, scan.grid.crosslines)):
+            if name in values.coords and not np.array_equal(values[name].values, axis):
+                raise FaciesError(
+                    f"the values' {name} coordinates ({values[name].values[0]}.."
+                    f"{values[name].values[-1]}, {values[name].size}) differ from the "
+                    f"template's ({axis[0]}..{axis[-1]}, {axis.size})."
+                )
+        if set(values.dims) == {INLINE, CROSSLINE, SAMPLE}:
+            values = values.transpose(INLINE, CROSSLINE, SAMPLE)
+        values = values.values
+    values = np.asarray(values)
+    if values.shape != expected:
+        raise FaciesError(
+            f"values of shape {values.shape} do not fit the template "
+            f"{scan.layout.path}, whose grid is (inline, crossline, sample) = {expected}."
+        )
+    if np.issubdtype(values.dtype, np.integer) or values.dtype == bool:
+        info = np.iinfo(np.int16)
+        if values.size and (values.min() < info.min or values.max() > info.max):
+            raise FaciesError(
+                f"integer values {values.min()}..{values.max()} do not fit 2-byte SEG-Y "
+                "integers; pass them as float to write IEEE floats."
+            )
+        return values, INT16
+    return values, IEEE_FLOAT
+
+
+def _write(scan: SegyScan, values_at: Callable, code: int, target: Path) -> int:
+    layout, grid = scan.layout, scan.grid
+    ns = layout.samples_per_trace
+    fmt = SAMPLE_FORMATS[code]
+    out_dtype = np.dtype(
+        [("header", "u1", (TRACE_HEADER_SIZE,)), ("data", layout.prefix + fmt.kind, (ns,))]
+    )
+    with layout.path.open("rb") as src:
+        head = bytearray(src.read(layout.first_trace_offset))
+    head[BIN_FORMAT - 1 : BIN_FORMAT + 1] = code.to_bytes(2, layout.endian, signed=True)
+    step = max(1, BLOCK_BYTES // out_dtype.itemsize)
+    with target.open("wb") as fh:
+        fh.write(head)
+        for start in range(0, layout.trace_count, step):
+            stop = min(start + step, layout.trace_count)
+            block = np.empty(stop - start, dtype=out_dtype)
+            records = scan.records(start, stop)
+            block["header"] = records["header"]
+            del records
+            samples = values_at(grid.il_index[start:stop], grid.xl_index[start:stop])
+            block["data"] = encode(samples, code, layout.endian)
+            fh.write(block.tobytes())
+        fh.flush()
+        os.fsync(fh.fileno())
+    return layout.first_trace_offset + layout.trace_count * out_dtype.itemsize

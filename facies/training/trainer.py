@@ -1,0 +1,109 @@
+"""Everything a training run is made of, from a ``train`` config: data, model, trainer.
+
+``facies train`` and the notebooks share this wiring::
+
+    cfg = train_config(["model.depth=3", "trainer.max_epochs=4"])
+    run = prepare_training(cfg, Path("outputs/my-run"))
+    run.trainer.fit(run.module, datamodule=run.datamodule)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+
+def train_config(overrides: Sequence[str] = ()) -> DictConfig:
+    """The ``facies train`` configuration (shipped in the package) with ``overrides``,
+    as on the command line (``["model=lstm", "trainer.max_epochs=4"]``)."""
+    from facies.runtime import compose
+
+    return compose("train", overrides)
+
+
+def build_trainer(cfg: DictConfig, out: Path, callbacks: list) -> Any:
+    """The configured Trainer, with precision and cuDNN autotuning chosen for the device,
+    a CSV logger in ``out/logs`` and checkpoints written atomically."""
+    import torch
+    from lightning.pytorch.loggers import CSVLogger
+
+    from facies.training.checkpoint_io import AtomicCheckpointIO
+
+    trainer_cfg = OmegaConf.to_container(cfg.trainer, resolve=True)
+    gpu = torch.cuda.is_available() and trainer_cfg.get("accelerator") in ("auto", "gpu", "cuda")
+    if trainer_cfg.get("precision") is None:
+        trainer_cfg["precision"] = "bf16-mixed" if gpu else "32-true"
+    if trainer_cfg.get("benchmark") is None:
+        trainer_cfg["benchmark"] = gpu
+    logger = CSVLogger(out, name="logs", version="")
+    return instantiate(
+        trainer_cfg,
+        callbacks=callbacks,
+        logger=logger,
+        default_root_dir=out,
+        plugins=[AtomicCheckpointIO()],  # a kill never leaves a torn last.ckpt
+    )
+
+
+@dataclass
+class Training:
+    """A training run, ready to ``trainer.fit(module, datamodule=datamodule)``.
+
+    ``checkpoints`` keeps ``best.ckpt`` (by validation mIoU) and ``last.ckpt`` in
+    ``<out>/checkpoints``.
+    """
+
+    module: Any
+    datamodule: Any
+    trainer: Any
+    checkpoints: Any
+    survey: Any
+
+
+def prepare_training(cfg: DictConfig, out: str | Path, survey=None) -> Training:
+    """Seed, load the survey (``cfg.data``, unless ``survey`` is given), set up the data
+    module, and build the module, checkpointing and the trainer writing into ``out``."""
+    import lightning as L
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from facies.data.datamodule import IGNORE_INDEX, datamodule_for
+    from facies.sources.survey import load_survey
+    from facies.training.module import FaciesModule
+
+    out = Path(out)
+    L.seed_everything(cfg.seed, workers=True)
+    if survey is None:
+        survey = load_survey(cfg.data)
+    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+    data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
+    datamodule = datamodule_for(survey, data_cfg, model_cfg, cfg.seed)
+    datamodule.setup("fit")
+    scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
+    module = FaciesModule(
+        model=model_cfg,
+        class_names=datamodule.class_names,
+        ignore_index=IGNORE_INDEX,
+        class_weights=datamodule.class_weights() if cfg.class_weights else None,
+        dice_weight=cfg.dice_weight,
+        norm_stats=datamodule.norm_stats.as_dict(),
+        patch=list(datamodule.patch),
+        sample_interval=float(survey.attrs.get("sample_interval", 0.0)),
+        optimizer=instantiate(cfg.optimizer),
+        scheduler=scheduler,
+        channels_last=cfg.channels_last,
+        compile=cfg.compile,
+    )
+    checkpoints = ModelCheckpoint(
+        dirpath=out / "checkpoints",
+        filename="best",
+        monitor="val/miou",
+        mode="max",
+        save_last=True,
+    )
+    trainer = build_trainer(cfg, out, [checkpoints])
+    return Training(module, datamodule, trainer, checkpoints, survey)
