@@ -22,7 +22,7 @@ import torch
 from omegaconf import OmegaConf
 from timing import timed
 
-from facies.data.datamodule import datamodule_for
+from facies.training.inputs import datamodule_for
 from facies.inspection import inspect_checkpoint, write_report
 from facies.sources.synthetic import synthetic_dataset
 from facies.training.checkpoint import write_untrained

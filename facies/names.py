@@ -24,3 +24,10 @@ DOMAINS = (TWT, DEPTH)
 
 #: Value stored in ``amplitude`` where a trace is missing (``live`` is False).
 DEAD_TRACE_FILL = 0.0
+
+# What a model consumes (declared by each model, see facies.models.registry.ModelInput).
+SECTIONS = "sections"
+TRACES = "traces"
+
+#: Label value the loss and the metrics ignore (PyTorch's cross-entropy default).
+IGNORE_INDEX = -100

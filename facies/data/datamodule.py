@@ -18,12 +18,9 @@ from facies.data.tiling import SECTION_DIRECTIONS, PatchTable, patch_table, sect
 from facies.data.traces import TraceBatches
 from facies.data.volume import Volume
 from facies.errors import ConfigError
-from facies.names import AMPLITUDE, LABELS, LIVE
+from facies.names import AMPLITUDE, IGNORE_INDEX, LABELS, LIVE, SECTIONS, TRACES
 
 log = logging.getLogger(__name__)
-
-#: Label value the loss and the metrics ignore (PyTorch's default).
-IGNORE_INDEX = -100
 
 
 @dataclass(frozen=True)
@@ -87,7 +84,7 @@ class SurveyDataModule(L.LightningDataModule):
     ``section_test.py`` default) each test set is scored on every inline section and
     every crossline section, into one confusion matrix: every sample counts twice. A
     crossline test section spans only the test block's inlines (never a training one).
-    A trace model (``mode="traces"``) sees the same traces in either direction; it scores
+    A trace model (``consumes="traces"``) sees the same traces in either direction; it scores
     them once per test direction too, so its matrix counts match the U-Net's.
 
     Test sections come from the survey's own test block, or, with ``tests``, from
@@ -106,7 +103,8 @@ class SurveyDataModule(L.LightningDataModule):
         augmentation: ``{"enabled", "amplitude_scale", "noise"}``.
         norm_stats: use these instead of estimating them on the training region.
         seed: shuffling and augmentation seed.
-        mode: ``patches`` (U-Net) or ``traces`` (LSTM).
+        consumes: what the model reads (:class:`facies.models.ModelInput`): ``sections``
+            (patches for training, whole sections for evaluation) or ``traces``.
         neighbourhood: traces on each side of a trace fed to the LSTM as channels.
         tests: separate test surveys by name (same samples and classes as ``survey``);
             the splits then must not hold a test block.
@@ -126,15 +124,15 @@ class SurveyDataModule(L.LightningDataModule):
         augmentation: dict | None = None,
         norm_stats: dict | None = None,
         seed: int = 0,
-        mode: str = "patches",
+        consumes: str = SECTIONS,
         neighbourhood: int = 0,
         tests: dict[str, xr.Dataset] | None = None,
         test_directions: tuple[str, ...] | list[str] | str = ("inline",),
     ) -> None:
         super().__init__()
-        if mode not in ("patches", "traces"):
-            raise ConfigError(f"data mode must be 'patches' or 'traces', not {mode!r}.")
-        self.mode, self.neighbourhood = mode, neighbourhood
+        if consumes not in (SECTIONS, TRACES):
+            raise ConfigError(f"a model consumes {SECTIONS} or {TRACES}, not {consumes!r}.")
+        self.consumes, self.neighbourhood = consumes, neighbourhood
         if LABELS not in survey:
             raise ConfigError("the survey has no labels; ingest it with labels=... first.")
         self.survey = survey
@@ -142,8 +140,8 @@ class SurveyDataModule(L.LightningDataModule):
         if any(v % size_multiple for v in self.patch):
             padded = tuple(math.ceil(v / size_multiple) * size_multiple for v in self.patch)
             raise ConfigError(
-                f"patch {self.patch} must be a multiple of {size_multiple} (the U-Net's "
-                f"2**depth); use data.patch=[{padded[0]},{padded[1]}]."
+                f"patch {self.patch} must be a multiple of {size_multiple} (the model's "
+                f"size multiple); use data.patch=[{padded[0]},{padded[1]}]."
             )
         self.stride = tuple(int(v) for v in stride)
         self.batch_size, self.seed = batch_size, seed
@@ -313,7 +311,7 @@ class SurveyDataModule(L.LightningDataModule):
     def _batches(self, name: str, train: bool) -> PatchBatches | TraceBatches | ChainedBatches:
         rank, world = self._shard()
         shard = {"seed": self.seed, "rank": rank, "world_size": world}
-        traces = self.mode == "traces"
+        traces = self.consumes == TRACES
         if train:
             aug = self.augmentation
             if traces:
@@ -380,43 +378,3 @@ def _check_test_directions(directions: tuple[str, ...] | list[str] | str) -> tup
             "benchmark's protocol)."
         )
     return directions
-
-
-def datamodule_for(
-    survey: xr.Dataset,
-    data: dict,
-    model: dict,
-    seed: int = 0,
-    norm_stats: dict | None = None,
-    patch: tuple[int, int] | None = None,
-    tests: dict[str, xr.Dataset] | None = None,
-) -> SurveyDataModule:
-    """The data module a model needs: patches for the U-Net, traces for the LSTM.
-
-    Both see the same splits (the gaps follow the patch width), so their test scores
-    are on the same samples. A data config with its own test surveys (``data=f3``: the
-    benchmark's Test 1 and Test 2) brings them along unless ``tests`` are given; its
-    ``test_directions`` (default inline only) say which sections the test sets are
-    scored on.
-    """
-    if tests is None:
-        from facies.sources.survey import load_test_surveys
-
-        tests = load_test_surveys(data)
-    traces = model.get("name") == "lstm"
-    return SurveyDataModule(
-        survey,
-        patch=tuple(patch or data["patch"]),
-        stride=tuple(data["stride"]),
-        batch_size=data["trace_batch_size"] if traces else data["batch_size"],
-        splits=data.get("splits"),
-        size_multiple=2 ** model.get("depth", 0),
-        directions=tuple(data.get("directions", ("inline", "crossline"))),
-        augmentation=data.get("augmentation"),
-        norm_stats=norm_stats,
-        seed=seed,
-        mode="traces" if traces else "patches",
-        neighbourhood=model.get("neighbourhood", 0),
-        tests=tests,
-        test_directions=data.get("test_directions", ("inline",)),
-    )

@@ -21,7 +21,7 @@ from facies.inference import prediction_store as ps
 from facies.inference.reader import SurveyReader
 from facies.inference.sections import predict_sections
 from facies.inference.windows import window_starts
-from facies.models.lstm import TraceLSTM
+from facies.names import TRACES
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def predict_survey(
 
 def _block(net, reader, stats, classes, options, start, stop, starts, device) -> np.ndarray:
     """Probabilities (classes, inlines, crosslines, samples) of inline indices start:stop."""
-    if isinstance(net, TraceLSTM):
+    if net.consumes == TRACES:  # declared by the model (facies.models.registry)
         return _trace_block(net, reader, stats, options.batch_size * 64, start, stop, device)
     window, kw = options.window, dict(batch_size=options.batch_size, device=device)
     lo, hi = start, stop

@@ -27,6 +27,7 @@ from facies.inspection.probe import ProbeResult, features_at, fit_probe, sample_
 from facies.inspection.receptive_field import unet_receptive_fields
 from facies.inspection.spectra import SpectralCentroid, centroid_of_power, power_spectrum
 from facies.inspection.stages import Stage, capture, unet_stages
+from facies.models import model_entry
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +301,13 @@ def inspect_checkpoint(
     from facies.training.checkpoint import load_network
 
     net, hparams = load_network(checkpoint)
-    unet_stages(net)  # refuse non-U-Nets before loading any data
+    if not model_entry(hparams["model"]).stages:  # refuse before loading any data
+        raise ConfigError(
+            f"{checkpoint} holds a {hparams['model'].get('name')!r} model, which has no encoder "
+            "stages to inspect (feature-hierarchy inspection reads U-Net checkpoints); for the "
+            "LSTM baseline look at gates.png from `facies evaluate` instead."
+        )
+    unet_stages(net)
     model = dict(hparams["model"])
     datamodule = datamodule_factory(hparams)
     datamodule.setup("test")

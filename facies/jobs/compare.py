@@ -43,11 +43,12 @@ def run(cfg: DictConfig) -> list[dict]:
     import torch
 
     from facies import plots
-    from facies.data.datamodule import IGNORE_INDEX, datamodule_for
+    from facies.names import IGNORE_INDEX, TRACES
     from facies.runtime import run_dir
     from facies.sources.survey import load_survey
     from facies.training.checkpoint import load_module
     from facies.training.evaluation import test_section
+    from facies.training.inputs import datamodule_for
 
     out = run_dir()
     rows, panels, section = [], {}, None
@@ -68,7 +69,7 @@ def run(cfg: DictConfig) -> list[dict]:
             for batch in dm.test_dataloader():
                 module(module.inputs(batch))
                 mask = batch["mask"]  # traces: (B, samples); sections: (B, samples, traces)
-                if dm.mode == "traces":
+                if dm.consumes == TRACES:
                     traces += mask.shape[0]
                 else:  # traces of the section that hold a labelled sample, either direction
                     traces += int((mask != IGNORE_INDEX).any(dim=1).sum())

@@ -1,8 +1,23 @@
-"""Segmentation models: the U-Net (and, through the registry, every other model)."""
+"""Segmentation models, and what each consumes (:func:`model_input`), by name."""
 
 from __future__ import annotations
 
-from facies.models.registry import MODELS, build_model
+from facies.models.registry import (
+    MODELS,
+    ModelEntry,
+    ModelInput,
+    build_model,
+    model_entry,
+    model_input,
+)
 from facies.models.unet import UNet
 
-__all__ = ["MODELS", "UNet", "build_model"]
+__all__ = [
+    "MODELS",
+    "ModelEntry",
+    "ModelInput",
+    "UNet",
+    "build_model",
+    "model_entry",
+    "model_input",
+]

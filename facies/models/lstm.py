@@ -12,6 +12,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from facies.errors import ConfigError
+from facies.names import TRACES
 
 
 class TraceLSTM(nn.Module):
@@ -26,6 +27,8 @@ class TraceLSTM(nn.Module):
         dropout: between LSTM layers.
     """
 
+    #: What the network reads: one trace (or its neighbourhood) at a time.
+    consumes = TRACES
     size_multiple = 1
 
     def __init__(

@@ -19,6 +19,7 @@ from facies.models.blocks import (
     ResidualBlock,
     check_choice,
 )
+from facies.names import SECTIONS
 
 BACKBONES: tuple[str, ...] = ("plain", "residual")
 UPSAMPLES: tuple[str, ...] = ("transpose", "bilinear")
@@ -181,6 +182,9 @@ class UNet(nn.Module):
         dropout: channel-dropout probability in the bottleneck and every decoder step.
         upsample: ``"transpose"`` or ``"bilinear"``, see :class:`Decoder`.
     """
+
+    #: What the network reads: whole sections or patches (see facies.models.registry).
+    consumes = SECTIONS
 
     def __init__(
         self,

@@ -11,9 +11,11 @@ import numpy as np
 import torch
 
 from facies import plots
-from facies.data.datamodule import IGNORE_INDEX, SurveyDataModule
+from facies.data.datamodule import SurveyDataModule
 from facies.data.traces import cut_traces
 from facies.errors import ConfigError
+from facies.models import model_entry
+from facies.names import IGNORE_INDEX, TRACES
 from facies.training.metrics import json_ready, scores_table
 from facies.training.module import FaciesModule
 
@@ -52,13 +54,19 @@ def report(
     (run_dir / "metrics.json").write_text(json.dumps(json_ready(metrics), indent=2) + "\n")
     plots.confusion_figure(module.test_confmat.numpy(), names, run_dir / "confusion_matrix.png")
     _section(module, datamodule, run_dir / "test_section.png")
-    if datamodule.mode == "traces":
+    if model_entry(module.hparams["model"]).gates:
         _gates(module, datamodule, run_dir / "gates.png")
     log.info("test metrics written to %s", run_dir / "metrics.json")
-    for name, scores in sets.items():
-        print(f"{name}:\n{scores_table(scores)}\n")
-    print(f"{'test (all test sets)' if sets else 'test'}:\n{scores_table(result)}")
     return metrics
+
+
+def metrics_text(metrics: dict) -> str:
+    """The score tables of :func:`report`'s metrics, for a job to print: each named test
+    set (F3: ``test1``, ``test2``), then the whole test."""
+    sets = {k: v for k, v in metrics.items() if isinstance(v, dict) and "miou" in v and k != "test"}
+    parts = [f"{name}:\n{scores_table(scores)}\n" for name, scores in sets.items()]
+    parts.append(f"{'test (all test sets)' if sets else 'test'}:\n{scores_table(metrics['test'])}")
+    return "\n".join(parts)
 
 
 def _first_test_set(datamodule: SurveyDataModule, name: str | None) -> tuple[str, object]:
@@ -82,7 +90,7 @@ def test_section(
     mask = batch["mask"][0].cpu().numpy()
     _, nxl, ns = volume.shape
     module.eval()
-    if datamodule.mode == "traces":  # one trace at a time, as the LSTM sees them
+    if datamodule.consumes == TRACES:  # one trace at a time, as a trace model sees them
         il = np.full(nxl, split.start + len(split) // 2)
         traces = cut_traces(volume, il, np.arange(nxl), split, datamodule.neighbourhood)
         predicted = module(traces["trace"].to(module.device)).argmax(1).T.cpu().numpy()

@@ -18,11 +18,11 @@ import torch.nn.functional as F
 from torchmetrics import MeanMetric
 
 from facies.models import build_model
+from facies.names import IGNORE_INDEX
 from facies.training.metrics import FaciesConfusion, scores
 
 log = logging.getLogger(__name__)
 
-IGNORE_INDEX = -100
 
 
 def dice_loss(logits: torch.Tensor, target: torch.Tensor, ignore_index: int) -> torch.Tensor:

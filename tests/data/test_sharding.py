@@ -51,10 +51,10 @@ def _datamodule(rank: int, world: int, crosslines: int = 16, **kw) -> SurveyData
     return dm
 
 
-@pytest.mark.parametrize("mode", ["patches", "traces"])
+@pytest.mark.parametrize("mode", ["sections", "traces"])
 def test_each_rank_scores_its_own_held_out_sections(mode):
     world = 2
-    modules = [_datamodule(rank, world, mode=mode) for rank in range(world)]
+    modules = [_datamodule(rank, world, consumes=mode) for rank in range(world)]
     for split, dataloader in (("val", "val_dataloader"), ("test", "test_dataloader")):
         loaders = [getattr(dm, dataloader)() for dm in modules]
         assert len({len(loader) for loader in loaders}) == 1  # same batch count on each rank

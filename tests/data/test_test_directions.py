@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facies.data.datamodule import IGNORE_INDEX, SurveyDataModule, datamodule_for
+from facies.data.datamodule import SurveyDataModule
+from facies.names import IGNORE_INDEX
+from facies.training.inputs import datamodule_for
 from facies.data.tiling import CROSSLINE_SECTION, INLINE_SECTION
 from facies.errors import ConfigError
 from facies.sources.synthetic import synthetic_dataset
@@ -110,7 +112,7 @@ def test_a_trace_model_scores_each_test_trace_once_whatever_the_directions():
     survey = _survey()
     counts = {}
     for directions in (("inline",), ("inline", "crossline")):
-        dm = _datamodule(survey, directions, mode="traces")
+        dm = _datamodule(survey, directions, consumes="traces")
         counts[directions] = sum(int((b["mask"] != IGNORE_INDEX).sum())
                                  for b in dm.test_dataloader())  # fmt: skip
     # a trace has no direction: scoring it per direction would repeat identical work

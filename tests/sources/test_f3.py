@@ -85,7 +85,7 @@ def test_test1_test2_and_both_from_the_summed_matrix(tmp_path, one_thread):
     crossline sections (the benchmark's protocol)."""
     import lightning as L
 
-    from facies.data.datamodule import datamodule_for
+    from facies.training.inputs import datamodule_for
     from facies.sources.survey import load_survey
     from facies.training.evaluation import report
     from facies.training.module import FaciesModule

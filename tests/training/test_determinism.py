@@ -16,7 +16,7 @@ AUGMENT = {"enabled": True, "amplitude_scale": 0.2, "noise": 0.05}
 def _epochs(mode: str, seed: int = 0, start: int = 0, n: int = 2) -> list[list[dict]]:
     survey = synthetic_dataset(n_inlines=32, n_crosslines=16, n_samples=32)
     dm = SurveyDataModule(survey, patch=(16, 16), stride=(16, 16), size_multiple=8,
-                          batch_size=32, augmentation=AUGMENT, seed=seed, mode=mode)  # fmt: skip
+                          batch_size=32, augmentation=AUGMENT, seed=seed, consumes=mode)  # fmt: skip
     dm.setup()
     loader = dm.train_dataloader()
     loader.sampler.set_epoch(start)  # what Lightning does at the start of every epoch
@@ -31,7 +31,7 @@ def _same(a: list[dict], b: list[dict]) -> bool:
     )
 
 
-@pytest.mark.parametrize("mode", ["patches", "traces"])
+@pytest.mark.parametrize("mode", ["sections", "traces"])
 def test_the_same_seed_draws_the_same_batches_and_augmentation(mode):
     first, second = _epochs(mode), _epochs(mode)
     assert all(_same(a, b) for a, b in zip(first, second, strict=True))
@@ -40,6 +40,6 @@ def test_the_same_seed_draws_the_same_batches_and_augmentation(mode):
 
 
 def test_a_resumed_epoch_draws_what_the_uninterrupted_run_drew():
-    uninterrupted = _epochs("patches", n=2)
-    resumed = _epochs("patches", start=1, n=1)  # a fresh process told "epoch 1"
+    uninterrupted = _epochs("sections", n=2)
+    resumed = _epochs("sections", start=1, n=1)  # a fresh process told "epoch 1"
     assert _same(resumed[0], uninterrupted[1])

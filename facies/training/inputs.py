@@ -1,0 +1,59 @@
+"""The data a model consumes: a data module cut for it from the data config.
+
+The model declares what it reads (:func:`facies.models.model_input`: sections or traces,
+its size multiple, its trace neighbourhood); this module asks, so neither the data
+module nor the jobs know one model from another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import xarray as xr
+
+from facies.data.datamodule import SurveyDataModule
+from facies.models import model_input
+from facies.names import TRACES
+
+
+def datamodule_for(
+    survey: xr.Dataset,
+    data: Mapping[str, Any],
+    model: Mapping[str, Any],
+    seed: int = 0,
+    norm_stats: dict | None = None,
+    patch: tuple[int, int] | None = None,
+    tests: dict[str, xr.Dataset] | None = None,
+) -> SurveyDataModule:
+    """The data module the model of ``model`` (its config) needs: patches and sections
+    for a model that consumes sections (the U-Net), traces for a trace model (the LSTM).
+
+    Both see the same splits (the gaps follow the patch width), so their test scores
+    are on the same samples. A data config with its own test surveys (``data=f3``: the
+    benchmark's Test 1 and Test 2) brings them along unless ``tests`` are given; its
+    ``test_directions`` (default inline only) say which sections the test sets are
+    scored on.
+    """
+    if tests is None:
+        from facies.sources.survey import load_test_surveys
+
+        tests = load_test_surveys(data)
+    consumes = model_input(model)
+    traces = consumes.kind == TRACES
+    return SurveyDataModule(
+        survey,
+        patch=tuple(patch or data["patch"]),
+        stride=tuple(data["stride"]),
+        batch_size=data["trace_batch_size"] if traces else data["batch_size"],
+        splits=data.get("splits"),
+        size_multiple=consumes.size_multiple,
+        directions=tuple(data.get("directions", ("inline", "crossline"))),
+        augmentation=data.get("augmentation"),
+        norm_stats=norm_stats,
+        seed=seed,
+        consumes=consumes.kind,
+        neighbourhood=consumes.neighbourhood,
+        tests=tests,
+        test_directions=data.get("test_directions", ("inline",)),
+    )
