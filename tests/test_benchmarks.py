@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, source_env
 
 SCRIPTS = sorted(p for p in (REPO / "benchmarks").glob("*.py") if p.stem != "timing")
 
@@ -28,6 +28,7 @@ def test_benchmark_starts(script, tmp_path):
         capture_output=True,
         text=True,
         timeout=120,
+        env=source_env(),  # the working tree's facies, not an installed copy
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "usage:" in run.stdout and "--" in run.stdout

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, source_env
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -108,6 +108,7 @@ def kernel(tmp_path_factory, monkeypatch) -> str:
     monkeypatch.setenv("JUPYTER_PATH", str(root))
     monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiet debugger warning
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # tiny tensors on a shared CPU
+    monkeypatch.setenv("PYTHONPATH", source_env()["PYTHONPATH"])  # the working tree's facies
     return KERNEL
 
 
