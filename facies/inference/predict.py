@@ -99,12 +99,18 @@ def predict_survey(
         blocks = todo
     live = reader.live
     for start, stop in tqdm(blocks, desc="predict", unit="block"):
-        probs = _block(net, reader, stats, len(class_names), options, start, stop, starts, device)
+        probs, invalid = _block(
+            net, reader, stats, len(class_names), options, start, stop, starts, device
+        )
         labels = probs.argmax(axis=0).astype(np.int16)
         confidence = probs.max(axis=0)
         dead = ~live[start:stop]
         labels[dead] = ps.NO_TRACE
         confidence[dead] = 0.0
+        if invalid.any():  # NaN or infinite input samples: no facies there, whatever the net says
+            labels[invalid] = ps.NO_TRACE
+            confidence[invalid] = 0.0
+            probs[:, invalid] = 0.0
         result = {ps.FACIES: labels, ps.CONFIDENCE: confidence}
         if options.probabilities:
             result[ps.PROBABILITY] = probs
@@ -112,8 +118,23 @@ def predict_survey(
     return store
 
 
-def _block(net, reader, stats, classes, options, start, stop, starts, device) -> np.ndarray:
-    """Probabilities (classes, inlines, crosslines, samples) of inline indices start:stop."""
+def _read(
+    reader: SurveyReader, stats: NormStats, lo: int, hi: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised amplitudes of inline indices lo:hi, non-finite samples set to 0 (so they
+    do not spread through the network's receptive field), and where they were."""
+    raw = reader.read(lo, hi)
+    invalid = ~np.isfinite(raw)
+    if invalid.any():
+        raw = np.where(invalid, 0.0, raw).astype(np.float32)
+    return normalize(raw, stats), invalid
+
+
+def _block(
+    net, reader, stats, classes, options, start, stop, starts, device
+) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities (classes, inlines, crosslines, samples) of inline indices start:stop,
+    and where the input was not finite (inlines, crosslines, samples)."""
     if net.consumes == TRACES:  # declared by the model (facies.models.registry)
         return _trace_block(net, reader, stats, options.batch_size * 64, start, stop, device)
     window, kw = options.window, dict(batch_size=options.batch_size, device=device)
@@ -121,7 +142,7 @@ def _block(net, reader, stats, classes, options, start, stop, starts, device) ->
     if "crossline" in options.directions:
         near = starts[(starts < stop) & (starts + window[1] > start)]
         lo, hi = int(near.min()), int(min(near.max() + window[1], reader.shape[0]))
-    data = normalize(reader.read(lo, hi), stats)  # (inlines, crosslines, samples)
+    data, invalid = _read(reader, stats, lo, hi)  # (inlines, crosslines, samples)
     inner = data[start - lo : stop - lo]
     probs = predict_sections(net, inner.transpose(0, 2, 1), window, options.overlap, classes, **kw)
     probs = probs.transpose(1, 0, 3, 2)  # (classes, inlines, crosslines, samples)
@@ -133,16 +154,19 @@ def _block(net, reader, stats, classes, options, start, stop, starts, device) ->
         )
         cross = cross[..., start - lo : stop - lo].transpose(1, 3, 0, 2)
         probs = (probs + cross) / 2
-    return probs
+    return probs, invalid[start - lo : stop - lo]
 
 
 @torch.no_grad()
-def _trace_block(net, reader, stats, batch_size, start, stop, device) -> np.ndarray:
-    """The LSTM baseline, one trace (and its neighbourhood) at a time: no windows."""
+def _trace_block(
+    net, reader, stats, batch_size, start, stop, device
+) -> tuple[np.ndarray, np.ndarray]:
+    """A trace model, one trace (and its neighbourhood) at a time: no windows."""
     nil, nxl, _ = reader.shape
     r = net.neighbourhood
     lo, hi = max(0, start - r), min(nil, stop + r)
-    data = torch.from_numpy(normalize(reader.read(lo, hi), stats))
+    values, invalid = _read(reader, stats, lo, hi)
+    data = torch.from_numpy(values)
     il, xl = np.meshgrid(np.arange(start, stop), np.arange(nxl), indexing="ij")
     il, xl = torch.as_tensor(il.ravel()), torch.as_tensor(xl.ravel())
     offsets = torch.arange(-r, r + 1)
@@ -156,4 +180,4 @@ def _trace_block(net, reader, stats, batch_size, start, stop, device) -> np.ndar
             logits = net(traces.to(device))
         out.append(logits.float().softmax(dim=1).cpu())
     probs = torch.cat(out).reshape(stop - start, nxl, -1, data.shape[2])
-    return probs.permute(2, 0, 1, 3).numpy()
+    return probs.permute(2, 0, 1, 3).numpy(), invalid[start - lo : stop - lo]

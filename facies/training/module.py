@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torchmetrics import MeanMetric
 
+from facies.errors import TrainingError
 from facies.models import build_model
 from facies.names import IGNORE_INDEX
 from facies.training.metrics import FaciesConfusion, scores
@@ -137,7 +138,18 @@ class FaciesModule(L.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         logits = self(self.inputs(batch))
-        loss = self.loss(logits, batch["mask"])
+        mask = batch["mask"]
+        if not bool((mask != self.hparams.ignore_index).any()):
+            # a batch of rows repeated only to even out DDP shards: nothing to learn
+            return logits.sum() * 0.0
+        loss = self.loss(logits, mask)
+        if not bool(torch.isfinite(loss)):
+            raise TrainingError(
+                f"the training loss became {loss.item()} at epoch {self.current_epoch}, step "
+                f"{self.global_step}: the survey holds NaN or infinite amplitudes (see the QC of "
+                "facies ingest / facies info), or the learning rate is too high (lower "
+                "optimizer.lr). No checkpoint of this step was written."
+            )
         self.log("train/loss", loss, prog_bar=True, batch_size=len(logits))
         return loss
 
