@@ -17,7 +17,7 @@ from facies.data.splits import InlineRange, make_splits
 from facies.data.tiling import SECTION_DIRECTIONS, PatchTable, patch_table, section_table
 from facies.data.traces import TraceBatches
 from facies.data.volume import Volume
-from facies.errors import ConfigError
+from facies.errors import ConfigError, TrainingError
 from facies.names import AMPLITUDE, IGNORE_INDEX, LABELS, LIVE, SECTIONS, TRACES
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,8 @@ class SurveyDataModule(L.LightningDataModule):
             the splits then must not hold a test block.
         test_directions: section directions the test sets are scored on, each once
             (``inline``, ``crossline``); validation is always scored on inline sections.
+        mask_nonfinite: leave NaN and infinite amplitude samples out of the loss and the
+            metrics (their amplitude set to 0); by default a survey holding any is refused.
     """
 
     def __init__(
@@ -128,11 +130,13 @@ class SurveyDataModule(L.LightningDataModule):
         neighbourhood: int = 0,
         tests: dict[str, xr.Dataset] | None = None,
         test_directions: tuple[str, ...] | list[str] | str = ("inline",),
+        mask_nonfinite: bool = False,
     ) -> None:
         super().__init__()
         if consumes not in (SECTIONS, TRACES):
             raise ConfigError(f"a model consumes {SECTIONS} or {TRACES}, not {consumes!r}.")
         self.consumes, self.neighbourhood = consumes, neighbourhood
+        self.mask_nonfinite = bool(mask_nonfinite)
         if LABELS not in survey:
             raise ConfigError("the survey has no labels; ingest it with labels=... first.")
         self.survey = survey
@@ -263,6 +267,19 @@ class SurveyDataModule(L.LightningDataModule):
         if ignore is not None:
             labels[labels == ignore] = IGNORE_INDEX
         labels[~live] = IGNORE_INDEX
+        invalid = ~np.isfinite(amplitude)
+        if invalid.any():
+            count, traces = int(invalid.sum()), int(invalid.any(axis=2).sum())
+            if not self.mask_nonfinite:
+                raise TrainingError(
+                    f"the survey holds {count} NaN or infinite amplitude samples in {traces} "
+                    "traces; training on them would make every weight NaN. Set "
+                    "data.mask_nonfinite=true to leave those samples out of the loss and "
+                    "the metrics, or repair the SEG-Y."
+                )
+            log.warning("%d non-finite amplitude samples (%d traces) masked", count, traces)
+            amplitude = np.where(invalid, 0.0, amplitude).astype(np.float32)
+            labels[invalid] = IGNORE_INDEX
         return Volume(normalize(amplitude, self.norm_stats), labels, IGNORE_INDEX)
 
     @property

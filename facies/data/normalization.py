@@ -31,6 +31,9 @@ def estimate_stats(amplitude: np.ndarray, live: np.ndarray, seed: int = 0) -> No
     if values.size > MAX_SAMPLES:
         picks = np.random.default_rng(seed).choice(values.size, MAX_SAMPLES, replace=False)
         values = values[picks]
+    values = values[np.isfinite(values)]  # NaN/inf samples are refused or masked elsewhere
+    if values.size == 0:
+        return NormStats(-1.0, 1.0, 1.0)
     low, high = np.percentile(values, CLIP_PERCENTILES)
     scale = float(max(abs(low), abs(high))) or 1.0
     return NormStats(float(low), float(high), scale)

@@ -56,4 +56,5 @@ def datamodule_for(
         neighbourhood=consumes.neighbourhood,
         tests=tests,
         test_directions=data.get("test_directions", ("inline",)),
+        mask_nonfinite=bool(data.get("mask_nonfinite", False)),
     )
