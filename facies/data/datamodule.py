@@ -11,16 +11,26 @@ import lightning as L
 import numpy as np
 import xarray as xr
 
+from facies.data.memory import (
+    BYTES_PER_SAMPLE,
+    USABLE_SHARE,
+    available_bytes,
+    gib,
+    survey_bytes,
+)
 from facies.data.normalization import NormStats, estimate_stats, normalize
 from facies.data.patches import PatchBatches
 from facies.data.splits import InlineRange, make_splits
 from facies.data.tiling import SECTION_DIRECTIONS, PatchTable, patch_table, section_table
 from facies.data.traces import TraceBatches
-from facies.data.volume import Volume
+from facies.data.volume import LABEL_DTYPE, Volume
 from facies.errors import ConfigError, TrainingError
 from facies.names import AMPLITUDE, IGNORE_INDEX, LABELS, LIVE, SECTIONS, TRACES
 
 log = logging.getLogger(__name__)
+
+#: Inlines are read into the in-memory volume about this many bytes at a time.
+READ_BLOCK_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -213,11 +223,13 @@ class SurveyDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.volume is not None:
             return
+        self._check_memory()
         live = np.asarray(self.survey[LIVE].values)
-        if self.norm_stats is None:
+        if self.norm_stats is None:  # read the training inlines only, and keep nothing
             train = self.splits["train"].as_slice()
-            amplitude = np.asarray(self.survey[AMPLITUDE].values)
-            self.norm_stats = estimate_stats(amplitude[train], live[train], self.seed)
+            amplitude = np.asarray(self.survey[AMPLITUDE].isel(inline=train).values)
+            self.norm_stats = estimate_stats(amplitude, live[train], self.seed)
+            del amplitude
         self.volume = self._volume(self.survey)
         _, nxl, ns = self.volume.shape
         self.tables["train"] = self._labelled(
@@ -253,34 +265,72 @@ class SurveyDataModule(L.LightningDataModule):
             " and ".join(self.test_directions),
         )
 
+    def _check_memory(self) -> None:
+        """Refuse, before reading anything, a survey (and test surveys) that cannot be held in
+        the memory available, with the figures and what to do."""
+        surveys = [self.survey, *self.tests.values()]
+        shapes = [tuple(s.sizes[d] for d in ("inline", "crossline", "sample")) for s in surveys]
+        needed = sum(survey_bytes(shape) for shape in shapes)
+        available = available_bytes()
+        log.info("the survey needs about %s in memory (%s available)", gib(needed),
+                 gib(available) if available is not None else "unknown")  # fmt: skip
+        if available is not None and needed > USABLE_SHARE * available:
+            samples = sum(int(np.prod(shape)) for shape in shapes)
+            raise TrainingError(
+                f"the survey needs about {gib(needed)} in memory ({samples:,} samples x "
+                f"{BYTES_PER_SAMPLE} bytes: float32 amplitude + int16 labels), and "
+                f"{gib(available)} is available; train on a machine with more memory, or on "
+                "part of the survey (data.splits.ranges=... over fewer inlines, or a cropped "
+                "store from facies ingest)."
+            )
+
     def _test_shape(self, name: str) -> tuple[int, int, int]:
         """(inlines, crosslines, samples) of a test set."""
         held = self.held_out[name]
         return (len(held.region), *held.volume.shape[1:])
 
     def _volume(self, survey: xr.Dataset) -> Volume:
-        """A survey normalised with the training statistics, unlabelled samples ignored."""
-        amplitude = np.asarray(survey[AMPLITUDE].values)
-        labels = np.asarray(survey[LABELS].values).astype(np.int64)
+        """A survey normalised with the training statistics, unlabelled samples ignored.
+
+        Read a block of inlines at a time into the volume's own arrays: float32 amplitude
+        and int16 labels, 6 bytes a sample, with no whole-survey copy on the way (and none
+        left cached in ``survey``).
+        """
+        nil, nxl, ns = (survey.sizes[d] for d in ("inline", "crossline", "sample"))
+        amplitude = np.empty((nil, nxl, ns), dtype=np.float32)
+        labels = np.empty((nil, nxl, ns), dtype=LABEL_DTYPE)
         live = np.asarray(survey[LIVE].values)
         ignore = survey.attrs.get("ignore_label")
-        if ignore is not None:
-            labels[labels == ignore] = IGNORE_INDEX
-        labels[~live] = IGNORE_INDEX
-        invalid = ~np.isfinite(amplitude)
-        if invalid.any():
-            count, traces = int(invalid.sum()), int(invalid.any(axis=2).sum())
+        step = max(1, READ_BLOCK_BYTES // max(1, nxl * ns * 4))
+        invalid_count = invalid_traces = 0
+        for start in range(0, nil, step):
+            block = slice(start, min(start + step, nil))
+            values = np.asarray(survey[AMPLITUDE].isel(inline=block).values, dtype=np.float32)
+            classes = np.asarray(survey[LABELS].isel(inline=block).values)
+            invalid = ~np.isfinite(values)
+            if invalid.any():
+                invalid_count += int(invalid.sum())
+                invalid_traces += int(invalid.any(axis=2).sum())
+                values[invalid] = 0.0
+            target = labels[block]
+            target[...] = classes
+            if ignore is not None:
+                target[classes == ignore] = IGNORE_INDEX
+            target[~live[block]] = IGNORE_INDEX
+            target[invalid] = IGNORE_INDEX
+            amplitude[block] = normalize(values, self.norm_stats)
+        if invalid_count:
             if not self.mask_nonfinite:
                 raise TrainingError(
-                    f"the survey holds {count} NaN or infinite amplitude samples in {traces} "
-                    "traces; training on them would make every weight NaN. Set "
-                    "data.mask_nonfinite=true to leave those samples out of the loss and "
+                    f"the survey holds {invalid_count} NaN or infinite amplitude samples in "
+                    f"{invalid_traces} traces; training on them would make every weight NaN. "
+                    "Set data.mask_nonfinite=true to leave those samples out of the loss and "
                     "the metrics, or repair the SEG-Y."
                 )
-            log.warning("%d non-finite amplitude samples (%d traces) masked", count, traces)
-            amplitude = np.where(invalid, 0.0, amplitude).astype(np.float32)
-            labels[invalid] = IGNORE_INDEX
-        return Volume(normalize(amplitude, self.norm_stats), labels, IGNORE_INDEX)
+            log.warning(
+                "%d non-finite amplitude samples (%d traces) masked", invalid_count, invalid_traces
+            )
+        return Volume(amplitude, labels, IGNORE_INDEX)
 
     @property
     def section_size(self) -> tuple[int, int]:

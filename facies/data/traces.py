@@ -30,7 +30,7 @@ def cut_traces(
     traces = volume.amplitude[il_n, xl_n]  # (B, 2r+1, 2r+1, samples)
     return {
         "trace": traces.flatten(1, 2),
-        "mask": volume.labels[il_t, xl_t],
+        "mask": volume.labels[il_t, xl_t].long(),
         "inline": il_t,
         "crossline": xl_t,
     }

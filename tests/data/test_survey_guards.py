@@ -38,3 +38,16 @@ def test_masked_nan_amplitudes_are_left_out_of_loss_and_metrics():
         5, 1, 0
     ] == IGNORE_INDEX
     assert (volume.labels[2, 3, :4] != IGNORE_INDEX).all()
+
+
+def test_a_survey_that_cannot_fit_is_refused_before_reading(monkeypatch):
+    from facies.data import datamodule
+
+    monkeypatch.setattr(datamodule, "available_bytes", lambda: 50_000)
+    survey = synthetic_dataset(n_inlines=40, n_crosslines=16, n_samples=32, seed=0)
+    dm = SurveyDataModule(survey, patch=(16, 16), stride=(16, 16), size_multiple=4)
+    with pytest.raises(
+        TrainingError, match=r"needs about 0\.00 GiB in memory \(20,480 samples x 6"
+    ):
+        dm.setup("fit")
+    assert dm.volume is None
