@@ -1,6 +1,8 @@
 """Figures people look at: sections, confusion matrices, training curves.
 
 matplotlib is imported inside each function, so importing facies does not pull it in.
+Every figure takes class colours from :func:`class_colormap` (class k has one colour
+everywhere) and the amplitude clip from :func:`seismic_clip`.
 Figures are plain ``matplotlib.figure.Figure`` objects, never registered with pyplot:
 drawing and saving them touches no global state, so a notebook's or an application's
 backend is left as it was.
@@ -22,12 +24,69 @@ def figure(figsize: tuple[float, float], layout: str | None = None):
     return Figure(figsize=figsize, layout=layout)
 
 
-def colormap(name: str, n: int | None = None):
-    """The named colormap, resampled to ``n`` colours when given."""
-    import matplotlib
+#: Colours of classes 0, 1, 2, ... in every figure: the Okabe-Ito palette (distinct for
+#: the common forms of colour blindness), then Paul Tol's muted indigo, wine, olive,
+#: teal, rose and grey, and Okabe-Ito's black last (it reads as "no data"). Class k keeps
+#: its colour whatever the number of classes; beyond these, matplotlib's tab20 takes over.
+CLASS_COLORS = (
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
+    "#009E73",  # bluish green
+    "#F0E442",  # yellow
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#332288",  # indigo
+    "#882255",  # wine
+    "#999933",  # olive
+    "#44AA99",  # teal
+    "#CC6677",  # rose
+    "#BBBBBB",  # grey
+    "#000000",  # black
+)
+#: Colormap of seismic amplitude panels, shown from ``-clip`` to ``clip`` (:func:`seismic_clip`).
+SEISMIC_CMAP = "gray"
+#: Percentile of absolute amplitudes that sets the display clip.
+CLIP_PERCENTILE = 99.0
 
-    cmap = matplotlib.colormaps[name]
-    return cmap.resampled(n) if n else cmap
+
+def class_colors(n: int) -> list[str]:
+    """Colours of classes ``0..n-1`` (hex strings): class k has the same colour for any n."""
+    if n <= len(CLASS_COLORS):
+        return list(CLASS_COLORS[:n])
+    import matplotlib
+    from matplotlib.colors import to_hex
+
+    extra = matplotlib.colormaps["tab20"].colors
+    more = [to_hex(extra[k % len(extra)]) for k in range(n - len(CLASS_COLORS))]
+    return [*CLASS_COLORS, *more]
+
+
+def class_colormap(n: int):
+    """A ``ListedColormap`` of :func:`class_colors`; show labels with ``vmin=-0.5,
+    vmax=n - 0.5`` (or :func:`class_norm`) so class k gets colour k. Masked cells are
+    transparent."""
+    from matplotlib.colors import ListedColormap
+
+    return ListedColormap(class_colors(n), name=f"facies_classes_{n}")
+
+
+def class_norm(n: int):
+    """The norm that maps class k of ``n`` to colour k of :func:`class_colormap`."""
+    from matplotlib.colors import BoundaryNorm
+
+    return BoundaryNorm(np.arange(n + 1) - 0.5, n)
+
+
+def seismic_clip(values: np.ndarray, percentile: float = CLIP_PERCENTILE) -> float:
+    """Display clip of amplitudes: ``percentile`` of their absolute values, NaN and
+    infinities ignored; 1.0 where that is 0 or nothing is finite, so ``vmin=-clip,
+    vmax=clip`` always makes a valid range."""
+    magnitude = np.abs(np.asarray(values, dtype=np.float64))
+    finite = magnitude[np.isfinite(magnitude)]
+    if finite.size == 0:
+        return 1.0
+    return float(np.percentile(finite, percentile)) or 1.0
 
 
 def confusion_figure(confmat: np.ndarray, class_names: list[str], path: Path) -> Path:
@@ -61,11 +120,11 @@ def section_figure(
 ) -> Path:
     """A section (samples x traces) beside label panels (truth, prediction, ...)."""
     n = len(class_names)
-    cmap = colormap("tab10" if n <= 10 else "tab20", n)
+    cmap = class_colormap(n)
     fig = figure((4.2 * (1 + len(panels)), 4.6))
     axes = fig.subplots(1, 1 + len(panels))
-    clip = np.percentile(np.abs(seismic), 99) or 1.0
-    axes[0].imshow(seismic, cmap="gray", vmin=-clip, vmax=clip, aspect="auto")
+    clip = seismic_clip(seismic)
+    axes[0].imshow(seismic, cmap=SEISMIC_CMAP, vmin=-clip, vmax=clip, aspect="auto")
     axes[0].set_title("seismic")
     for ax, (name, labels) in zip(axes[1:], panels.items(), strict=True):
         shown = np.ma.masked_less(labels, 0)
@@ -125,12 +184,12 @@ def prediction_figure(
 ) -> Path:
     """One row per section: seismic | predicted facies | confidence (max probability)."""
     n = len(class_names)
-    cmap = colormap("tab10" if n <= 10 else "tab20", n)
+    cmap = class_colormap(n)
     fig = figure((13, 4.2 * len(rows)))
     axes = fig.subplots(len(rows), 3, squeeze=False)
     for (title, seismic, facies, confidence), (a, b, c) in zip(rows, axes, strict=True):
-        clip = np.percentile(np.abs(seismic), 99) or 1.0
-        a.imshow(seismic, cmap="gray", vmin=-clip, vmax=clip, aspect="auto")
+        clip = seismic_clip(seismic)
+        a.imshow(seismic, cmap=SEISMIC_CMAP, vmin=-clip, vmax=clip, aspect="auto")
         a.set_title(f"{title}: seismic")
         classes = b.imshow(np.ma.masked_less(facies, 0), cmap=cmap, vmin=-0.5, vmax=n - 0.5,
                            aspect="auto")  # fmt: skip

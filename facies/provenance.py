@@ -20,24 +20,16 @@ are what the run writes, never inputs; they are fingerprinted under ``outputs`` 
 end. Paths that did not exist when the run started but do at its end (a synthetic
 survey made on first use, a prediction store) are fingerprinted under ``created``.
 
-Fingerprints are cheap, so a 2 GB SEG-Y takes seconds, and say whether two files hold
-the same data as far as headers and size can tell:
-
-- SEG-Y (``.sgy``, ``.segy``): the size, and a BLAKE2b checksum of the textual and
-  binary headers (with any extended textual headers) and of every 240-byte trace
-  header, read block by block through a memory map. Sample values are not read: a
-  change of geometry, coordinates or sample format shows, an edited amplitude does not.
-- other files (``.npy``, checkpoints, JSON): the size and a checksum of the first and
-  last MiB.
-- folders (survey and prediction stores, run folders): the number and total size of
-  the files, and a checksum of the names and contents of the metadata files
-  (``zarr.json``, ``.zarray``, ``.zattrs``, ``.zgroup``, ``.zmetadata``, ``*.json``).
+Fingerprints (:mod:`facies.io.fingerprint`) are cheap and say whether two files hold
+the same data as far as headers and size can tell. A run that fingerprints one SEG-Y
+twice (predict: here and for its prediction store) passes one
+:class:`~facies.io.fingerprint.FingerprintCache` to both, and its trace headers are
+read once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -46,159 +38,21 @@ import shlex
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from facies.io.fingerprint import FingerprintCache, fingerprint
 
 log = logging.getLogger(__name__)
 
 PROVENANCE_FILE = "provenance.json"
 FORMAT = 1
-#: A plain file is fingerprinted by this much of its head and of its tail.
-EDGE_BYTES = 1 << 20
-#: Trace headers are read this many bytes of traces at a time.
-SEGY_BLOCK_BYTES = 64 << 20
-SEGY_SUFFIXES = {".sgy", ".segy"}
-METADATA_NAMES = {"zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata"}
-#: Metadata files larger than this are fingerprinted by size only.
-METADATA_MAX_BYTES = 4 << 20
-#: Stop walking a folder after this many files (the fingerprint says it was cut short).
-MAX_FILES = 200_000
 OUTPUT_KEYS = {"output"}
 PACKAGES = ("torch", "lightning", "numpy", "xarray", "zarr", "segyio", "hydra-core")
 GIT_TIMEOUT_S = 5.0
 SLURM_VARIABLES = ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_NODELIST")
-#: SEG-Y fingerprints computed in this process, by path and what ``os.stat`` says of the
-#: file (size, inode, modification and change times): any write or rename changes the key.
-_SEGY_FINGERPRINTS: dict[tuple[Any, ...], dict[str, Any]] = {}
-#: Only files unchanged for this long are remembered: a file written within the same
-#: timestamp tick as its fingerprint could change again without changing its times (as
-#: git treats "racily clean" index entries).
-SETTLED_NS = 2_000_000_000
-
-
-def _blake2b() -> Any:
-    return hashlib.blake2b(digest_size=20)
-
-
-# ---------------------------------------------------------------------------- fingerprints
-
-
-def fingerprint(path: str | os.PathLike) -> dict[str, Any]:
-    """Size and header checksum of a file or folder (see the module docstring).
-
-    SEG-Y fingerprints are remembered for the life of the process (see
-    :data:`_SEGY_FINGERPRINTS`): a predict run needs its input's twice, for
-    ``provenance.json`` and for the prediction store, and reads the trace headers once.
-    """
-    path = Path(path).resolve()
-    if path.is_dir():
-        return {"path": str(path), **_folder(path)}
-    stat = path.stat()
-    size = stat.st_size
-    if path.suffix.lower() in SEGY_SUFFIXES:
-        key = (str(path), stat.st_dev, stat.st_ino, size, stat.st_mtime_ns, stat.st_ctime_ns)
-        if key in _SEGY_FINGERPRINTS:
-            return dict(_SEGY_FINGERPRINTS[key])
-        started = time.time_ns()
-        try:
-            record = {"path": str(path), "size": size, **segy_headers_checksum(path)}
-        except Exception as err:  # not SEG-Y we can lay out: fall back to head and tail
-            log.debug("%s: not fingerprinted as SEG-Y (%s)", path, err)
-        else:
-            if stat.st_ctime_ns < started - SETTLED_NS:
-                _SEGY_FINGERPRINTS[key] = dict(record)
-            return record
-    return {"path": str(path), "size": size, "kind": "file", "checksum": _edges(path, size)}
-
-
-def segy_headers_checksum(path: str | os.PathLike) -> dict[str, Any]:
-    """Checksum of the file headers and every trace header of a SEG-Y file.
-
-    Memory stays bounded: trace headers are gathered from a memory map a block of
-    traces at a time. Raises :class:`facies.errors.SegyFormatError` for files whose
-    layout cannot be read.
-    """
-    from facies.io.segy.layout import TRACE_HEADER_SIZE, read_layout
-
-    layout = read_layout(path)
-    digest = _blake2b()
-    with open(layout.path, "rb") as fh:
-        digest.update(fh.read(layout.first_trace_offset))
-    traces = np.memmap(
-        layout.path,
-        dtype=np.uint8,
-        mode="r",
-        offset=layout.first_trace_offset,
-        shape=(layout.trace_count, layout.trace_size),
-    )
-    step = max(1, SEGY_BLOCK_BYTES // layout.trace_size)
-    for start in range(0, layout.trace_count, step):
-        digest.update(np.ascontiguousarray(traces[start : start + step, :TRACE_HEADER_SIZE]))
-    del traces
-    return {
-        "kind": "segy",
-        "traces": layout.trace_count,
-        "checksum": f"blake2b:{digest.hexdigest()}",
-        "covers": "file headers and every trace header",
-    }
-
-
-def _edges(path: Path, size: int) -> str:
-    digest = _blake2b()
-    digest.update(size.to_bytes(8, "little"))
-    with path.open("rb") as fh:
-        digest.update(fh.read(EDGE_BYTES))
-        if size > EDGE_BYTES:
-            fh.seek(max(EDGE_BYTES, size - EDGE_BYTES))
-            digest.update(fh.read(EDGE_BYTES))
-    return f"blake2b:{digest.hexdigest()}"
-
-
-def _is_metadata(name: str) -> bool:
-    return name in METADATA_NAMES or name.endswith(".json")
-
-
-def _folder(root: Path) -> dict[str, Any]:
-    digest = _blake2b()
-    files = size = 0
-    complete = True
-    for folder, dirs, names in os.walk(root):
-        dirs.sort()
-        for name in sorted(names):
-            if files >= MAX_FILES:
-                complete = False
-                break
-            path = Path(folder, name)
-            try:
-                stat = path.stat()
-            except OSError:  # vanished or a broken link
-                continue
-            files += 1
-            size += stat.st_size
-            if _is_metadata(name):
-                rel = path.relative_to(root).as_posix().encode()
-                digest.update(len(rel).to_bytes(4, "little") + rel)
-                if stat.st_size <= METADATA_MAX_BYTES:
-                    digest.update(path.read_bytes())
-                else:
-                    digest.update(stat.st_size.to_bytes(8, "little"))
-        if not complete:
-            break
-    record = {
-        "kind": "folder",
-        "files": files,
-        "size": size,
-        "checksum": f"blake2b:{digest.hexdigest()}",
-        "covers": "file count and sizes, names and contents of metadata files",
-    }
-    if not complete:
-        record["truncated_at_files"] = MAX_FILES
-    return record
 
 
 # ------------------------------------------------------------------- paths in the config
@@ -241,7 +95,9 @@ def _is_output_key(key: str) -> bool:
     return leaf in OUTPUT_KEYS
 
 
-def _fingerprints(paths: dict[str, Path], base: Path) -> dict[str, Any]:
+def _fingerprints(
+    paths: dict[str, Path], base: Path, cache: FingerprintCache | None
+) -> dict[str, Any]:
     out = {}
     base = base.resolve()
     for key, path in paths.items():
@@ -249,7 +105,7 @@ def _fingerprints(paths: dict[str, Path], base: Path) -> dict[str, Any]:
             out[key] = {"path": str(path), "skipped": "the working folder or one holding it"}
             continue
         try:
-            out[key] = fingerprint(path)
+            out[key] = fingerprint(path, cache)
         except OSError as err:
             out[key] = {"path": str(path), "error": str(err)}
     return out
@@ -324,7 +180,19 @@ def _plain_config(cfg: Any) -> Any:
 
 
 class Provenance:
-    """The provenance record of one run; written at the start, updated at the end."""
+    """The provenance record of one run; written at the start, updated at the end.
+
+    Args:
+        run_dir: the run folder; the record is ``run_dir/provenance.json``.
+        config: the job's config (OmegaConf or plain containers).
+        job: the job's name.
+        command: the command line (``sys.argv`` when None).
+        overrides: the Hydra overrides.
+        base: the folder relative config paths start from (the working folder).
+        fingerprints: SEG-Y fingerprints shared with the rest of the run (see
+            :class:`facies.io.fingerprint.FingerprintCache`); None reads every input's
+            headers here and keeps nothing.
+    """
 
     def __init__(
         self,
@@ -335,11 +203,13 @@ class Provenance:
         command: Sequence[str] | None = None,
         overrides: Sequence[str] = (),
         base: str | os.PathLike | None = None,
+        fingerprints: FingerprintCache | None = None,
     ) -> None:
         from facies import __version__
 
         self.path = Path(run_dir) / PROVENANCE_FILE
         self.base = Path(base) if base else Path.cwd()
+        self.fingerprints = fingerprints
         config = _plain_config(config)
         paths = config_paths(config, self.base)
         keys = [key for key, _ in _candidates(config)]
@@ -365,7 +235,7 @@ class Provenance:
             "slurm": {k: os.environ[k] for k in SLURM_VARIABLES if k in os.environ} or None,
             "config": config,
             "inputs": _fingerprints(
-                {k: p for k, p in paths.items() if not _is_output_key(k)}, self.base
+                {k: p for k, p in paths.items() if not _is_output_key(k)}, self.base, fingerprints
             ),
         }
 
@@ -387,8 +257,8 @@ class Provenance:
             status="failed" if error else "finished",
             finished=_now(),
             error=error,
-            created=_fingerprints(created, self.base),
-            outputs=_fingerprints(outputs, self.base),
+            created=_fingerprints(created, self.base, self.fingerprints),
+            outputs=_fingerprints(outputs, self.base, self.fingerprints),
         )
         return self.write()
 
@@ -398,8 +268,12 @@ def start(
     *,
     job: str,
     command: Sequence[str] | None = None,
+    fingerprints: FingerprintCache | None = None,
 ) -> Provenance | None:
     """Write ``provenance.json`` into the Hydra run folder of the job running now.
+
+    ``fingerprints``: the run's cache of SEG-Y fingerprints (see :class:`Provenance`);
+    pass the same one to the job, so what is fingerprinted here is not read again.
 
     Returns None (and writes nothing) for jobs without a run folder of their own
     (``hydra.output_subdir: null``: info, ingest, synth, and the extra processes
@@ -423,6 +297,7 @@ def start(
             command=command,
             overrides=list(hydra.overrides.task),
             base=hydra.runtime.cwd,
+            fingerprints=fingerprints,
         )
         record.write()
     except Exception as err:

@@ -12,7 +12,8 @@ import pytest
 
 import facies
 from facies import runtime
-from facies.provenance import config_paths, fingerprint, git_state
+from facies.io.fingerprint import fingerprint
+from facies.provenance import config_paths, git_state
 from tests.helpers import facies as run_facies
 from tests.helpers import make_checkpoint
 

@@ -28,6 +28,7 @@ import xarray as xr
 import zarr
 
 from facies.errors import FaciesError, OutputError
+from facies.io.fingerprint import FingerprintCache, fingerprint
 from facies.names import DIMS
 
 FACIES = "facies"
@@ -65,7 +66,7 @@ def create_store(
             **coordinates.attrs,
             "class_names": class_names,
             STORE_ID: uuid.uuid4().hex,
-            FINGERPRINT: _plain(fingerprint),
+            FINGERPRINT: _json_ready(fingerprint),
         }
         meta.to_zarr(tmp, mode="w", consolidated=False)
         group = zarr.open_group(tmp, mode="a")
@@ -136,7 +137,7 @@ def covered_inlines(store: Path, n_inlines: int) -> np.ndarray:
     return covered
 
 
-def _plain(value: Any) -> Any:
+def _json_ready(value: Any) -> Any:
     """JSON-safe and as read back (tuples become lists), so fingerprints compare equal."""
     return json.loads(json.dumps(value))
 
@@ -154,6 +155,7 @@ def run_fingerprint(
     checkpoint: str | os.PathLike,
     source: str | os.PathLike,
     options: dict[str, Any],
+    fingerprints: FingerprintCache | None = None,
 ) -> dict[str, Any]:
     """What the values in a prediction store depend on.
 
@@ -163,13 +165,13 @@ def run_fingerprint(
     its modification time: a copy (``cp`` without ``-p``, one per node) or a ``touch``
     holds the same survey. ``options``: whatever else changes the values (window,
     overlap, directions, normalisation, geometry options). Batch size, device, block
-    size and inline range do not, and are left out.
+    size and inline range do not, and are left out. ``fingerprints``: the run's cache,
+    the one ``provenance.json`` was written with, so the input's trace headers are read
+    once per run (None reads them here).
     """
-    from facies.provenance import fingerprint
-
-    survey = fingerprint(source)  # remembered from provenance.json: headers read once
+    survey = fingerprint(source, fingerprints)
     survey.pop("path", None)  # the same survey may be reached by another path
-    return _plain(
+    return _json_ready(
         {
             "checkpoint": file_checksum(checkpoint),
             "input": survey,
@@ -187,7 +189,7 @@ def check_fingerprint(store: Path, expected: dict[str, Any]) -> None:
             f"store={store} exists and is not a prediction store ({err}); "
             "pass another store= or remove it."
         ) from None
-    expected = _plain(expected)
+    expected = _json_ready(expected)
     if found == expected:
         return
     if not isinstance(found, dict):

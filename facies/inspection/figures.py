@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facies.plots import figure
+from facies.plots import figure, seismic_clip
 
 
 def activation_figure(
@@ -27,7 +27,7 @@ def activation_figure(
             if col >= len(maps):
                 ax.axis("off")
                 continue
-            clip = np.percentile(np.abs(maps[col]), 99.5) or 1.0
+            clip = seismic_clip(maps[col], percentile=99.5)
             lo = -clip if maps[col].min() < 0 else 0.0
             ax.imshow(
                 maps[col], cmap="magma" if lo == 0 else "RdBu_r", vmin=lo, vmax=clip, aspect="auto"

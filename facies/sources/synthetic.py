@@ -312,21 +312,18 @@ def plot_sections(
     numbers: tuple[int, int],
 ) -> Path:
     """Draw one inline and one crossline (amplitude beside labels) into a PNG, atomically."""
-    from matplotlib.colors import BoundaryNorm, ListedColormap
-
-    from facies.plots import colormap, figure
+    from facies.plots import SEISMIC_CMAP, class_colormap, class_norm, figure, seismic_clip
 
     n = len(class_names)
-    cmap = ListedColormap(colormap("tab20" if n > 10 else "tab10")(np.arange(n)))
-    norm = BoundaryNorm(np.arange(n + 1) - 0.5, n)
-    clip = float(np.percentile(np.abs(inline[0]), 99)) or 1.0
+    cmap, norm = class_colormap(n), class_norm(n)
+    clip = seismic_clip(inline[0])
     fig = figure((11, 8), layout="constrained")
     axes = fig.subplots(2, 2)
     for row, (name, number, (amp, lab)) in enumerate(
         (("inline", numbers[0], inline), ("crossline", numbers[1], crossline))
     ):
-        shown = {"aspect": "auto", "interpolation": "nearest"}  # no blending of red and blue
-        axes[row, 0].imshow(amp.T, cmap="seismic", vmin=-clip, vmax=clip, **shown)
+        shown = {"aspect": "auto", "interpolation": "nearest"}  # no blending of classes
+        axes[row, 0].imshow(amp.T, cmap=SEISMIC_CMAP, vmin=-clip, vmax=clip, **shown)
         image = axes[row, 1].imshow(lab.T, cmap=cmap, norm=norm, **shown)
         axes[row, 0].set_title(f"{name} {number}: amplitude")
         axes[row, 1].set_title(f"{name} {number}: facies")

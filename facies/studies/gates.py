@@ -9,7 +9,7 @@ import torch
 
 from facies.models.lstm import TraceLSTM
 from facies.models.lstm_cell import ExplicitLSTM
-from facies.plots import colormap, figure
+from facies.plots import class_colormap, figure
 
 TITLES = {"f": "forget f_t", "i": "input i_t", "o": "output o_t", "c": "cell c_t"}
 
@@ -56,7 +56,7 @@ def gates_figure(
         )
         ax.set_xlabel("unit")
     n = len(class_names)
-    cmap = colormap("tab10" if n <= 10 else "tab20", n)
+    cmap = class_colormap(n)
     for ax, (title, labels) in zip(axes[-2:], (("truth", truth), ("predicted", gates["predicted"])),
                                    strict=True):  # fmt: skip
         if labels is not None:

@@ -76,8 +76,9 @@ def tiny_predict(path, store, *, resume=False, fingerprint=None, **options):
                    fingerprint=fingerprint)  # fmt: skip
 
 
-def fingerprint_of(ckpt, path, **options):
-    return ps.run_fingerprint(ckpt, path, {"window": [8, 8], "overlap": 0.5, **options})
+def fingerprint_of(ckpt, path, fingerprints=None, **options):
+    options = {"window": [8, 8], "overlap": 0.5, **options}
+    return ps.run_fingerprint(ckpt, path, options, fingerprints=fingerprints)
 
 
 def test_a_store_from_another_checkpoint_input_or_options_is_refused(make_segy, tmp_path):
@@ -115,29 +116,26 @@ def test_a_copy_or_touched_input_resumes(make_segy, tmp_path):
 
 
 def test_the_input_trace_headers_are_read_once_per_run(make_segy, tmp_path, monkeypatch):
-    from facies import provenance
+    from facies.io import fingerprint as fp
 
     path = make_segy(inlines=range(1, 9), crosslines=range(1, 6), ns=8)
     ckpt = make_checkpoint(tmp_path / "m.ckpt")
-    monkeypatch.setattr(provenance, "_SEGY_FINGERPRINTS", {})
-    monkeypatch.setattr(provenance, "SETTLED_NS", 0)  # the file was written just now
+    cache = fp.FingerprintCache(settled_ns=0)  # the file was written just now
     reads = []
-    checksum = provenance.segy_headers_checksum
-    monkeypatch.setattr(
-        provenance, "segy_headers_checksum", lambda p: reads.append(p) or checksum(p)
-    )
-    recorded = provenance.fingerprint(path)  # provenance.json, when the job starts
-    found = fingerprint_of(ckpt, path)  # the prediction store's, later in the same process
+    checksum = fp.segy_headers_checksum
+    monkeypatch.setattr(fp, "segy_headers_checksum", lambda p: reads.append(p) or checksum(p))
+    recorded = fp.fingerprint(path, cache)  # provenance.json, when the job starts
+    found = fingerprint_of(ckpt, path, cache)  # the prediction store's, later in the same run
     assert len(reads) == 1
     assert found["input"] == {k: v for k, v in recorded.items() if k != "path"}
     found["input"]["size"] = -1  # callers own what they get: the remembered one is intact
-    assert fingerprint_of(ckpt, path)["input"]["size"] == path.stat().st_size
+    assert fingerprint_of(ckpt, path, cache)["input"]["size"] == path.stat().st_size
     raw = bytearray(path.read_bytes())
     raw[3600 + 183] ^= 1  # first trace's CDP x: another survey, written as a new file
     new = tmp_path / "new.sgy"
     new.write_bytes(bytes(raw))
     os.replace(new, path)
-    assert fingerprint_of(ckpt, path)["input"]["checksum"] != recorded["checksum"]
+    assert fingerprint_of(ckpt, path, cache)["input"]["checksum"] != recorded["checksum"]
     assert len(reads) == 2
 
 

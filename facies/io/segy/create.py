@@ -20,9 +20,9 @@ import numpy as np
 
 from facies.errors import FaciesError
 from facies.io.atomic import atomic_target
+from facies.io.segy import fields
 from facies.io.segy.formats import IBM_FLOAT, SAMPLE_FORMATS, sample_format
 from facies.io.segy.headers import field_size
-from facies.io.segy.layout import TRACE_HEADER_SIZE
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,8 @@ class SegySpec:
     format_code: int = 5
     endian: str = "big"
     sorting: str = "inline"  # "inline", "crossline" or "shuffled"
-    iline_byte: int = 189
-    xline_byte: int = 193
+    iline_byte: int = fields.INLINE_3D
+    xline_byte: int = fields.CROSSLINE_3D
     coord_scalar: int = -100
     seed: int = 0  # for "shuffled"
     text: str = "facies: SEG-Y written by facies.io.segy.create"
@@ -80,10 +80,11 @@ def _put(header: np.ndarray, byte: int, values: np.ndarray | int, prefix: str) -
 
 
 def _text_header(text: str) -> bytes:
-    lines = [f"C{i + 1:2d} {line}"[:80].ljust(80) for i, line in enumerate(text.splitlines())]
+    card, cards = fields.CARD, fields.CARDS
+    lines = [f"C{i + 1:2d} {line}"[:card].ljust(card) for i, line in enumerate(text.splitlines())]
     # 40 card images of 80 columns, EBCDIC as the standard asks
-    lines += [f"C{i + 1:2d}".ljust(80) for i in range(len(lines), 40)]
-    return "".join(lines[:40]).encode("cp037")
+    lines += [f"C{i + 1:2d}".ljust(card) for i in range(len(lines), cards)]
+    return "".join(lines[:cards]).encode("cp037")
 
 
 def create_segy(
@@ -233,30 +234,37 @@ def _records(
     spec, ntr, nxl = geo.spec, len(il_idx), len(geo.crosslines)
     prefix = ">" if spec.endian == "big" else "<"
     data = _encode(traces, spec.format_code, spec.endian).view(np.uint8)
-    header = np.zeros((ntr, TRACE_HEADER_SIZE), dtype=np.uint8)
+    header = np.zeros((ntr, fields.TRACE_HEADER_SIZE), dtype=np.uint8)
     sequence = np.arange(first_trace + 1, first_trace + ntr + 1)
-    _put(header, 1, sequence, prefix)
-    _put(header, 5, sequence, prefix)
-    _put(header, 21, il_idx * nxl + xl_idx + 1, prefix)
+    _put(header, fields.TRACE_SEQUENCE_LINE, sequence, prefix)
+    _put(header, fields.TRACE_SEQUENCE_FILE, sequence, prefix)
+    _put(header, fields.CDP, il_idx * nxl + xl_idx + 1, prefix)
     _put(header, spec.iline_byte, geo.inlines[il_idx], prefix)
     _put(header, spec.xline_byte, geo.crosslines[xl_idx], prefix)
-    _put(header, 71, spec.coord_scalar, prefix)
+    _put(header, fields.COORDINATE_SCALAR, spec.coord_scalar, prefix)
     factor = -spec.coord_scalar if spec.coord_scalar < 0 else 1.0 / max(spec.coord_scalar, 1)
-    for byte, coords in ((181, geo.cdp_x), (185, geo.cdp_y)):
+    for byte, coords in ((fields.CDP_X, geo.cdp_x), (fields.CDP_Y, geo.cdp_y)):
         if coords is not None:
             _put(header, byte, np.rint(coords[il_idx, xl_idx] * factor).astype(np.int64), prefix)
-    _put(header, 109, spec.delay_ms, prefix)
-    _put(header, 115, geo.n_samples, prefix)
-    _put(header, 117, spec.sample_interval_us, prefix)
+    _put(header, fields.DELAY, spec.delay_ms, prefix)
+    _put(header, fields.SAMPLE_COUNT, geo.n_samples, prefix)
+    _put(header, fields.SAMPLE_INTERVAL, spec.sample_interval_us, prefix)
     return np.concatenate([header, data.reshape(ntr, -1)], axis=1)
 
 
 def _binary_header(spec: SegySpec, ns: int) -> bytes:
-    binary = np.zeros(400, dtype=np.uint8)
-    for pos, value in ((3217, spec.sample_interval_us), (3221, ns), (3225, spec.format_code)):
-        binary[pos - 3201 : pos - 3199] = np.frombuffer(
-            int(value).to_bytes(2, spec.endian, signed=False), dtype=np.uint8
+    binary = np.zeros(fields.BINARY_HEADER_SIZE, dtype=np.uint8)
+    size = fields.BIN_FIELD_SIZE
+
+    def put(byte: int, value: int) -> None:
+        start = fields.bin_index(byte)
+        binary[start : start + size] = np.frombuffer(
+            int(value).to_bytes(size, spec.endian, signed=False), dtype=np.uint8
         )
-    binary[3501 - 3201] = 1  # SEG-Y revision 1.0
-    binary[3503 - 3201 : 3505 - 3201] = np.frombuffer((1).to_bytes(2, spec.endian), np.uint8)
+
+    put(fields.BIN_SAMPLE_INTERVAL, spec.sample_interval_us)
+    put(fields.BIN_SAMPLE_COUNT, ns)
+    put(fields.BIN_FORMAT, spec.format_code)
+    binary[fields.bin_index(fields.BIN_REVISION)] = 1  # SEG-Y revision 1.0
+    put(fields.BIN_FIXED_LENGTH, 1)  # every trace has the binary header's sample count
     return binary.tobytes()

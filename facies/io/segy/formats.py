@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from facies.errors import SegyFormatError
+from facies.io.segy.fields import BIN_FORMAT
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,8 @@ def sample_format(code: int, path: Path | str = "") -> SampleFormat:
     fmt = SAMPLE_FORMATS.get(code)
     if fmt is None:
         raise SegyFormatError(
-            f"{path}: unknown sample format code {code} (binary header byte 3225); SEG-Y "
-            f"rev 2 defines {sorted(SAMPLE_FORMATS)}. The binary header is corrupt, or the "
+            f"{path}: unknown sample format code {code} (binary header byte {BIN_FORMAT}); "
+            f"SEG-Y rev 2 defines {sorted(SAMPLE_FORMATS)}. The binary header is corrupt, or the "
             "byte order is wrong (try endian=big or endian=little)."
         )
     if not fmt.supported:

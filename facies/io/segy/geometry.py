@@ -15,6 +15,7 @@ from math import gcd
 import numpy as np
 
 from facies.errors import GeometryError
+from facies.io.segy.fields import line_pairs_hint
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ def _refuse_duplicates(
         f"{source}: {pairs} inline/crossline pairs hold more than one trace, e.g. inline "
         f"{il}, crossline {xl} (bytes {iline_byte}/{xline_byte}). The header "
         "bytes are probably not the survey's line numbers: set iline=... and xline=... "
-        "(common pairs: 189/193, 9/21, 5/21), or remove the duplicated traces."
+        f"(common pairs: {line_pairs_hint()}), or remove the duplicated traces."
     )
 
 

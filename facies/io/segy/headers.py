@@ -1,36 +1,15 @@
-"""Trace header fields and the textual header.
+"""Decoding trace header fields and the textual header.
 
-Field sizes come from segyio's table of standard trace header positions, so any
-standard field can serve as the inline, crossline or offset key.
+Field positions and widths are in :mod:`facies.io.segy.fields`.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import segyio
 
 from facies.errors import ConfigError
-from facies.io.segy.layout import TRACE_HEADER_SIZE, plain_characters
-
-
-def _field_sizes() -> dict[int, int]:
-    starts = sorted({v for k, v in vars(segyio.TraceField).items() if isinstance(v, int) and v > 0})
-    ends = [*starts[1:], TRACE_HEADER_SIZE + 1]
-    return {s: e - s for s, e in zip(starts, ends, strict=True) if e - s in (2, 4)}
-
-
-#: Standard trace header field start byte (1-based) -> size in bytes.
-FIELD_SIZES: dict[int, int] = _field_sizes()
-
-SAMPLES_FIELD = 115
-INTERVAL_FIELD = 117
-DELAY_FIELD = 109
-TIME_SCALAR_FIELD = 215
-COORD_SCALAR_FIELD = 71
-CDP_X_FIELD = 181
-CDP_Y_FIELD = 185
-SOURCE_X_FIELD = 73
-SOURCE_Y_FIELD = 77
+from facies.io.segy.fields import CARD, FIELD_SIZES, line_pairs_hint
+from facies.io.segy.layout import plain_characters
 
 
 def field_size(byte: int) -> int:
@@ -40,8 +19,8 @@ def field_size(byte: int) -> int:
         near = sorted(FIELD_SIZES, key=lambda b: abs(b - byte))[:3]
         raise ConfigError(
             f"trace header byte {byte} is not the start of a standard SEG-Y trace header "
-            f"field; the nearest are {near}. Common inline/crossline pairs: 189/193 "
-            "(rev 1), 9/21, 5/21."
+            f"field; the nearest are {near}. Common inline/crossline pairs: "
+            f"{line_pairs_hint(' (rev 1)')}."
         )
     return size
 
@@ -73,5 +52,5 @@ def decode_text(raw: bytes) -> str:
     ebcdic, ascii_ = raw.decode("cp037"), raw.decode("latin-1")
     text = ebcdic if plain_characters(ebcdic) > plain_characters(ascii_) else ascii_
     text = text.replace("\x00", " ")
-    lines = [text[i : i + 80].rstrip() for i in range(0, len(text), 80)]
+    lines = [text[i : i + CARD].rstrip() for i in range(0, len(text), CARD)]
     return "\n".join(lines).rstrip()

@@ -16,24 +16,24 @@ from pathlib import Path
 from typing import Literal
 
 from facies.errors import SegyFormatError
+from facies.io.segy.fields import (
+    BIN_EXTENDED_HEADERS,
+    BIN_EXTRA_TRACE_HEADERS,
+    BIN_FIELD_SIZE,
+    BIN_FORMAT,
+    BIN_REVISION,
+    BIN_SAMPLE_COUNT,
+    BIN_SAMPLE_INTERVAL,
+    CARD,
+    FIELD_SIZES,
+    FILE_HEADER_SIZE,
+    SAMPLE_COUNT,
+    TEXT_HEADER_SIZE,
+    TRACE_HEADER_SIZE,
+)
 from facies.io.segy.formats import SAMPLE_FORMATS, sample_format
 
 log = logging.getLogger(__name__)
-
-TEXT_HEADER_SIZE = 3200
-BINARY_HEADER_SIZE = 400
-TRACE_HEADER_SIZE = 240
-FILE_HEADER_SIZE = TEXT_HEADER_SIZE + BINARY_HEADER_SIZE
-#: Columns of one line ("card") of a textual header.
-CARD = 80
-
-# Binary header byte positions (1-based, as the standard numbers them).
-BIN_INTERVAL = 3217
-BIN_SAMPLES = 3221
-BIN_FORMAT = 3225
-BIN_REVISION = 3501
-BIN_EXT_TEXT = 3505
-BIN_EXTRA_TRACE_HEADERS = 3507
 
 END_TEXT_STANZA = re.compile(rb"\(\(\s*seg\s*:\s*endtext\s*\)\)", re.IGNORECASE)
 #: How a rev 2 stanza starts, in ASCII and in EBCDIC; its data may be binary.
@@ -78,8 +78,8 @@ def _int(raw: bytes, pos: int, size: int, prefix: str, signed: bool = True) -> i
 
 def detect_endian(raw: bytes, path: Path) -> Endian:
     """Endianness from the sample-format code: whichever byte order gives a known one."""
-    big = _int(raw, BIN_FORMAT, 2, ">")
-    little = _int(raw, BIN_FORMAT, 2, "<")
+    big = _int(raw, BIN_FORMAT, BIN_FIELD_SIZE, ">")
+    little = _int(raw, BIN_FORMAT, BIN_FIELD_SIZE, "<")
     if big in SAMPLE_FORMATS:
         return "big"
     if little in SAMPLE_FORMATS:
@@ -89,8 +89,8 @@ def detect_endian(raw: bytes, path: Path) -> Endian:
         raise SegyFormatError(
             f"{path}: unknown sample format code {plausible[0]} (binary header byte "
             f"{BIN_FORMAT}); SEG-Y rev 2 defines {sorted(SAMPLE_FORMATS)}. The binary header "
-            "is corrupt or the file is not SEG-Y; fix the code at byte 3225 if you know the "
-            "format."
+            f"is corrupt or the file is not SEG-Y; fix the code at byte {BIN_FORMAT} if you know "
+            "the format."
         )
     raise SegyFormatError(
         f"{path}: not a SEG-Y file we can read: the sample-format code at byte {BIN_FORMAT} "
@@ -130,23 +130,25 @@ def _count_ext_headers(fh, declared: int, path: Path, file_size: int) -> int:
     if declared >= 0:
         if FILE_HEADER_SIZE + declared * TEXT_HEADER_SIZE > file_size:
             raise SegyFormatError(
-                f"{path}: the binary header (byte {BIN_EXT_TEXT}) declares {declared} "
+                f"{path}: the binary header (byte {BIN_EXTENDED_HEADERS}) declares {declared} "
                 f"extended textual headers, which do not fit in a file of {file_size} bytes; "
                 "the header is corrupt or the file is truncated."
             )
         fh.seek(FILE_HEADER_SIZE)
         if declared and not looks_like_text_header(fh.read(TEXT_HEADER_SIZE)):
             raise SegyFormatError(
-                f"{path}: the binary header (byte {BIN_EXT_TEXT}) declares {declared} extended "
-                f"textual header(s), but bytes {FILE_HEADER_SIZE + 1}-"
+                f"{path}: the binary header (byte {BIN_EXTENDED_HEADERS}) declares {declared} "
+                f"extended textual header(s), but bytes {FILE_HEADER_SIZE + 1}-"
                 f"{FILE_HEADER_SIZE + TEXT_HEADER_SIZE} hold neither text nor a stanza: most "
-                "likely traces, and the count is corrupt. Set bytes 3505-3506 to 0 if the file "
-                "has no extended textual headers."
+                "likely traces, and the count is corrupt. Set bytes "
+                f"{BIN_EXTENDED_HEADERS}-{BIN_EXTENDED_HEADERS + 1} to 0 if the file has no "
+                "extended textual headers."
             )
         return declared
     if declared != -1:
         raise SegyFormatError(
-            f"{path}: the extended textual header count at byte {BIN_EXT_TEXT} is {declared}; "
+            f"{path}: the extended textual header count at byte {BIN_EXTENDED_HEADERS} is "
+            f"{declared}; "
             "SEG-Y allows 0 or more, or -1 for a variable count ended by ((SEG: EndText))."
         )
     count = 0
@@ -197,17 +199,18 @@ def read_layout(
         elif endian not in ("big", "little"):
             raise SegyFormatError(f"endian must be 'auto', 'big' or 'little', not {endian!r}.")
         prefix = ">" if endian == "big" else "<"
-        code = _int(raw, BIN_FORMAT, 2, prefix)
+        code = _int(raw, BIN_FORMAT, BIN_FIELD_SIZE, prefix)
         fmt = sample_format(code, path)
-        extra = _int(raw, BIN_EXTRA_TRACE_HEADERS, 2, prefix)
+        extra = _int(raw, BIN_EXTRA_TRACE_HEADERS, BIN_FIELD_SIZE, prefix)
         revision = f"{raw[BIN_REVISION - 1]}.{raw[BIN_REVISION]}"
         if extra > 0 and raw[BIN_REVISION - 1] >= 2:
             raise SegyFormatError(
-                f"{path}: SEG-Y rev {revision} file with {extra} additional 240-byte trace "
-                f"header(s) per trace (byte {BIN_EXTRA_TRACE_HEADERS}); facies reads only one "
-                "trace header per trace. Rewrite the file without trace header extensions."
+                f"{path}: SEG-Y rev {revision} file with {extra} additional "
+                f"{TRACE_HEADER_SIZE}-byte trace header(s) per trace (byte "
+                f"{BIN_EXTRA_TRACE_HEADERS}); facies reads only one trace header per trace. "
+                "Rewrite the file without trace header extensions."
             )
-        declared_ext = _int(raw, BIN_EXT_TEXT, 2, prefix)
+        declared_ext = _int(raw, BIN_EXTENDED_HEADERS, BIN_FIELD_SIZE, prefix)
         ext = _count_ext_headers(fh, declared_ext, path, file_size)
         first = FILE_HEADER_SIZE + ext * TEXT_HEADER_SIZE
         if file_size == first:
@@ -221,13 +224,13 @@ def read_layout(
             )
         fh.seek(first)
         first_header = fh.read(TRACE_HEADER_SIZE)
-    ns_bin = _int(raw, BIN_SAMPLES, 2, prefix, signed=False)
-    ns_trace = _int(first_header, 115, 2, prefix, signed=False)
+    ns_bin = _int(raw, BIN_SAMPLE_COUNT, BIN_FIELD_SIZE, prefix, signed=False)
+    ns_trace = _int(first_header, SAMPLE_COUNT, FIELD_SIZES[SAMPLE_COUNT], prefix, signed=False)
     ns = ns_bin or ns_trace
     if ns == 0:
         raise SegyFormatError(
-            f"{path}: the sample count is 0 in the binary header (byte {BIN_SAMPLES}) and in "
-            "the first trace header (byte 115): the file holds no samples to read."
+            f"{path}: the sample count is 0 in the binary header (byte {BIN_SAMPLE_COUNT}) and in "
+            f"the first trace header (byte {SAMPLE_COUNT}): the file holds no samples to read."
         )
     trace_size = TRACE_HEADER_SIZE + ns * fmt.size
     body = file_size - first
@@ -236,7 +239,7 @@ def read_layout(
         lengths = _walk_trace_lengths(path, first, file_size, prefix, fmt.size)
         if lengths is not None and len(lengths) > 1:
             raise SegyFormatError(
-                f"{path}: traces have different lengths: their headers (byte 115) give "
+                f"{path}: traces have different lengths: their headers (byte {SAMPLE_COUNT}) give "
                 f"{sorted(lengths)[:10]} samples. SEG-Y with non-uniform trace length is not "
                 "supported; resample the traces to one length."
             )
@@ -251,7 +254,7 @@ def read_layout(
         endian=endian,
         format_code=code,
         samples_per_trace=ns,
-        binary_interval=_int(raw, BIN_INTERVAL, 2, prefix),
+        binary_interval=_int(raw, BIN_SAMPLE_INTERVAL, BIN_FIELD_SIZE, prefix),
         ext_text_headers=ext,
         first_trace_offset=first,
         trace_count=count,
@@ -274,10 +277,11 @@ def _refuse_ambiguous_count(path: Path, body: int, ns_bin: int, ns_trace: int, b
         return
     count = body // (TRACE_HEADER_SIZE + ns_bin * bps)
     raise SegyFormatError(
-        f"{path}: the binary header says {ns_bin} samples per trace (byte {BIN_SAMPLES}) but "
-        f"the first trace header says {ns_trace} (byte 115), and the {body} bytes of traces "
+        f"{path}: the binary header says {ns_bin} samples per trace (byte {BIN_SAMPLE_COUNT}) but "
+        f"the first trace header says {ns_trace} (byte {SAMPLE_COUNT}), and the {body} bytes of "
+        "traces "
         f"fit both: {count} trace(s) of {ns_bin} samples or {body // other} of {ns_trace}. One "
-        f"of them is corrupt; set the sample count in the binary header (byte {BIN_SAMPLES}) "
+        f"of them is corrupt; set the sample count in the binary header (byte {BIN_SAMPLE_COUNT}) "
         "to the right one."
     )
 
@@ -296,7 +300,7 @@ def _walk_trace_lengths(
             header = fh.read(TRACE_HEADER_SIZE)
             if len(header) < TRACE_HEADER_SIZE:
                 return None
-            ns = _int(header, 115, 2, prefix, signed=False)
+            ns = _int(header, SAMPLE_COUNT, FIELD_SIZES[SAMPLE_COUNT], prefix, signed=False)
             if ns == 0:
                 return None
             seen.add(ns)
@@ -331,7 +335,7 @@ def _size_mismatch(
                 else "."
             )
             + " Traces of different lengths are not supported; fix the sample count in the "
-            "binary header (byte 3221) or resample the traces to one length."
+            f"binary header (byte {BIN_SAMPLE_COUNT}) or resample the traces to one length."
         )
     else:
         hint = (

@@ -14,9 +14,10 @@ from typing import Literal
 import numpy as np
 
 from facies.errors import SegyFormatError
+from facies.io.segy import fields
 from facies.io.segy import headers as th
 from facies.io.segy.geometry import MIN_LIVE_FRACTION, Grid, build_grid
-from facies.io.segy.layout import TEXT_HEADER_SIZE, TRACE_HEADER_SIZE, SegyLayout, read_layout
+from facies.io.segy.layout import SegyLayout, read_layout
 from facies.names import DEPTH, DOMAINS, TWT
 
 log = logging.getLogger(__name__)
@@ -29,9 +30,9 @@ HEADER_SPAN_BYTES = 64 * 2**20
 class HeaderBytes:
     """Trace header bytes (1-based) that hold the geometry keys."""
 
-    iline: int = 189
-    xline: int = 193
-    offset: int = 37
+    iline: int = fields.INLINE_3D
+    xline: int = fields.CROSSLINE_3D
+    offset: int = fields.OFFSET
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def trace_records(layout: SegyLayout, start: int = 0, stop: int | None = None) -
     stop = layout.trace_count if stop is None else stop
     dtype = np.dtype(
         [
-            ("header", "u1", (TRACE_HEADER_SIZE,)),
+            ("header", "u1", (fields.TRACE_HEADER_SIZE,)),
             ("data", "u1", (layout.samples_per_trace * layout.bytes_per_sample,)),
         ]
     )
@@ -76,15 +77,15 @@ def trace_records(layout: SegyLayout, start: int = 0, stop: int | None = None) -
     )
 
 
-def read_fields(layout: SegyLayout, fields: list[int]) -> dict[int, np.ndarray]:
-    """Trace header fields of every trace, read in spans of about 64 MiB."""
+def read_fields(layout: SegyLayout, starts: list[int]) -> dict[int, np.ndarray]:
+    """Trace header fields (by start byte) of every trace, read in spans of about 64 MiB."""
     step = max(1, HEADER_SPAN_BYTES // layout.trace_size)
-    values = {byte: np.empty(layout.trace_count, dtype=np.int32) for byte in fields}
+    values = {byte: np.empty(layout.trace_count, dtype=np.int32) for byte in starts}
     for start in range(0, layout.trace_count, step):
         stop = min(start + step, layout.trace_count)
         records = trace_records(layout, start, stop)
         headers = records["header"]
-        for byte in fields:
+        for byte in starts:
             values[byte][start:stop] = th.read_field(headers, byte, layout.prefix)
         del records, headers
     return values
@@ -93,9 +94,9 @@ def read_fields(layout: SegyLayout, fields: list[int]) -> dict[int, np.ndarray]:
 def scan_segy(
     path: str | os.PathLike,
     *,
-    iline: int = 189,
-    xline: int = 193,
-    offset_byte: int = 37,
+    iline: int = fields.INLINE_3D,
+    xline: int = fields.CROSSLINE_3D,
+    offset_byte: int = fields.OFFSET,
     offset: int | None = None,
     endian: Literal["auto", "big", "little"] = "auto",
     sample_interval: float | None = None,
@@ -119,15 +120,15 @@ def scan_segy(
         raise SegyFormatError(f"domain must be one of {DOMAINS}, not {domain!r}.")
     layout = read_layout(path, endian)
     header_bytes = HeaderBytes(iline, xline, offset_byte)
-    coordinate_fields = [th.COORD_SCALAR_FIELD, th.CDP_X_FIELD, th.CDP_Y_FIELD]
-    coordinate_fields += [th.SOURCE_X_FIELD, th.SOURCE_Y_FIELD]
-    keys = [iline, xline, offset_byte, th.SAMPLES_FIELD, *coordinate_fields]
-    fields = read_fields(layout, list(dict.fromkeys(keys)))
-    _check_sample_counts(layout, fields[th.SAMPLES_FIELD])
+    coordinate_fields = [fields.COORDINATE_SCALAR, fields.CDP_X, fields.CDP_Y]
+    coordinate_fields += [fields.SOURCE_X, fields.SOURCE_Y]
+    keys = [iline, xline, offset_byte, fields.SAMPLE_COUNT, *coordinate_fields]
+    values = read_fields(layout, list(dict.fromkeys(keys)))
+    _check_sample_counts(layout, values[fields.SAMPLE_COUNT])
     grid = build_grid(
-        fields[iline],
-        fields[xline],
-        fields[offset_byte],
+        values[iline],
+        values[xline],
+        values[offset_byte],
         source=str(layout.path),
         iline_byte=iline,
         xline_byte=xline,
@@ -135,9 +136,9 @@ def scan_segy(
         offset=offset,
         min_live_fraction=min_live_fraction,
     )
-    cdp_x, cdp_y, coordinate_bytes = _coordinates(layout, fields, grid)
+    cdp_x, cdp_y, coordinate_bytes = _coordinates(layout, values, grid)
     with open(layout.path, "rb") as fh:
-        text = th.decode_text(fh.read(TEXT_HEADER_SIZE))
+        text = th.decode_text(fh.read(fields.TEXT_HEADER_SIZE))
     first = np.array(trace_records(layout, 0, 1)["header"])
     samples, interval = _sample_axis(first, layout, sample_interval, domain)
     return SegyScan(
@@ -168,12 +169,13 @@ def _check_sample_counts(layout: SegyLayout, counts: np.ndarray) -> None:
     k = int(bad[0])
     raise SegyFormatError(
         f"{layout.path}: the header of trace {k + 1} of {layout.trace_count} says "
-        f"{counts[k]} samples (byte {th.SAMPLES_FIELD}), not {ns} ({len(bad)} trace(s) "
+        f"{counts[k]} samples (byte {fields.SAMPLE_COUNT}), not {ns} ({len(bad)} trace(s) "
         f"disagree). Traces of {ns} samples in format {layout.format_code} "
         f"({layout.bytes_per_sample} bytes each) are {layout.trace_size} bytes long, and "
         "at that length the trace headers do not fall where they should: the sample count "
-        "(binary header byte 3221) or the sample format (byte 3225) is wrong, or the traces "
-        "differ in length (not supported). Fix the binary header, or re-export the file."
+        f"(binary header byte {fields.BIN_SAMPLE_COUNT}) or the sample format (byte "
+        f"{fields.BIN_FORMAT}) is wrong, or the traces differ in length (not supported). Fix "
+        "the binary header, or re-export the file."
     )
 
 
@@ -181,7 +183,7 @@ def _sample_axis(
     first: np.ndarray, layout: SegyLayout, override: float | None, domain: str
 ) -> tuple[np.ndarray, float]:
     p = layout.prefix
-    trace_interval = int(th.read_field(first, th.INTERVAL_FIELD, p)[0])
+    trace_interval = int(th.read_field(first, fields.SAMPLE_INTERVAL, p)[0])
     if override is not None:
         if not override > 0:
             raise SegyFormatError(f"sample_interval must be positive, not {override}.")
@@ -194,29 +196,35 @@ def _sample_axis(
         unit = "ms" if domain == TWT else "m"
         raise SegyFormatError(
             f"{layout.path}: the sample interval is {layout.binary_interval} in the binary "
-            f"header (byte 3217) and {trace_interval} in the first trace header (byte 117). "
+            f"header (byte {fields.BIN_SAMPLE_INTERVAL}) and {trace_interval} in the first trace "
+            f"header (byte {fields.SAMPLE_INTERVAL}). "
             f"Give it explicitly, in {unit}: sample_interval=4 (for example)."
         )
-    delay = th.read_field(first, th.DELAY_FIELD, p).astype(np.float64)
-    t0 = float(th.apply_scalar(delay, th.read_field(first, th.TIME_SCALAR_FIELD, p))[0])
+    delay = th.read_field(first, fields.DELAY, p).astype(np.float64)
+    t0 = float(th.apply_scalar(delay, th.read_field(first, fields.TIME_SCALAR, p))[0])
     if domain == DEPTH:
         log.info("depth domain: sample axis in the file's depth unit")
     return t0 + interval * np.arange(layout.samples_per_trace, dtype=np.float64), interval
 
 
 def _coordinates(
-    layout: SegyLayout, fields: dict[int, np.ndarray], grid: Grid
+    layout: SegyLayout, values: dict[int, np.ndarray], grid: Grid
 ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
     kept = grid.traces
-    scalar = fields[th.COORD_SCALAR_FIELD][kept]
-    bytes_used = (th.CDP_X_FIELD, th.CDP_Y_FIELD)
-    x, y = fields[th.CDP_X_FIELD][kept], fields[th.CDP_Y_FIELD][kept]
+    scalar = values[fields.COORDINATE_SCALAR][kept]
+    bytes_used = (fields.CDP_X, fields.CDP_Y)
+    x, y = values[fields.CDP_X][kept], values[fields.CDP_Y][kept]
     if not (x.any() or y.any()):  # read the source coordinates only where needed
-        source = read_fields(layout, [th.SOURCE_X_FIELD, th.SOURCE_Y_FIELD])
-        sx, sy = source[th.SOURCE_X_FIELD][kept], source[th.SOURCE_Y_FIELD][kept]
+        source = read_fields(layout, [fields.SOURCE_X, fields.SOURCE_Y])
+        sx, sy = source[fields.SOURCE_X][kept], source[fields.SOURCE_Y][kept]
         if sx.any() or sy.any():
-            log.info("CDP X/Y (bytes 181/185) are all zero; using source X/Y (bytes 73/77)")
-            x, y, bytes_used = sx, sy, (th.SOURCE_X_FIELD, th.SOURCE_Y_FIELD)
+            log.info(
+                "CDP X/Y (bytes %d/%d) are all zero; using source X/Y (bytes %d/%d)",
+                *bytes_used,
+                fields.SOURCE_X,
+                fields.SOURCE_Y,
+            )
+            x, y, bytes_used = sx, sy, (fields.SOURCE_X, fields.SOURCE_Y)
     cdp_x = np.full(grid.shape, np.nan)
     cdp_y = np.full(grid.shape, np.nan)
     cdp_x[grid.il_index, grid.xl_index] = th.apply_scalar(x, scalar)

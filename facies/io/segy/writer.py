@@ -20,8 +20,8 @@ import xarray as xr
 
 from facies.errors import FaciesError, OutputError
 from facies.io.atomic import atomic_target
+from facies.io.segy.fields import BIN_FIELD_SIZE, BIN_FORMAT, TRACE_HEADER_SIZE
 from facies.io.segy.formats import IEEE_FLOAT, INT16, SAMPLE_FORMATS, encode
-from facies.io.segy.layout import BIN_FORMAT, TRACE_HEADER_SIZE
 from facies.io.segy.reader import BLOCK_BYTES
 from facies.io.segy.scan import SegyScan, scan_segy
 from facies.names import CROSSLINE, INLINE, SAMPLE
@@ -149,7 +149,9 @@ def _write(scan: SegyScan, values_at: Callable, code: int, target: Path) -> int:
     )
     with layout.path.open("rb") as src:
         head = bytearray(src.read(layout.first_trace_offset))
-    head[BIN_FORMAT - 1 : BIN_FORMAT + 1] = code.to_bytes(2, layout.endian, signed=True)
+    head[BIN_FORMAT - 1 : BIN_FORMAT - 1 + BIN_FIELD_SIZE] = code.to_bytes(
+        BIN_FIELD_SIZE, layout.endian, signed=True
+    )
     step = max(1, BLOCK_BYTES // out_dtype.itemsize)
     with target.open("wb") as fh:
         fh.write(head)
