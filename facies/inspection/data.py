@@ -86,7 +86,7 @@ def cut_sections(
             image, mask = amplitude[index].T, labels[index].T
         else:
             image, mask = amplitude[:, index].T, labels[:, index].T
-        image, mask = _pad(image[None].float(), mask, multiple, ignore_index)
+        image, mask = _pad(image[None].float(), mask.long(), multiple, ignore_index)
         images.append(image)
         masks.append(mask)
     valid = (int(amplitude.shape[2]), int(amplitude.shape[1 if direction == "inline" else 0]))
