@@ -22,10 +22,10 @@ import torch
 from omegaconf import OmegaConf
 from timing import timed
 
-from facies.training.inputs import datamodule_for
 from facies.inspection import inspect_checkpoint, write_report
 from facies.sources.synthetic import synthetic_dataset
 from facies.training.checkpoint import write_untrained
+from facies.training.inputs import datamodule_for
 from facies.training.module import FaciesModule
 
 TARGET_SECONDS = 120.0

@@ -73,7 +73,9 @@ def test_info_prints_what_a_geoscientist_checks(make_segy, tmp_path):
 
 def test_info_json_and_header_bytes(make_segy, tmp_path):
     path = make_segy(iline_byte=9, xline_byte=21)
-    run = facies("info", f"input={path}", "iline=9", "xline=21", "json=true", cwd=tmp_path)
+    run = facies(
+        "info", f"input={path}", "segy.iline=9", "segy.xline=21", "json=true", cwd=tmp_path
+    )
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout[run.stdout.index("{") :])
     assert summary["inline"] == {"first": 10, "last": 14, "step": 1, "count": 5}
@@ -104,6 +106,8 @@ def test_the_wheel_ships_its_configs(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "facies/conf/info.yaml" in names and "facies/conf/segy/default.yaml" in names
     assert "facies/conf/hydra/launcher/slurm.yaml" in names  # hydra/launcher=slurm
+    assert "facies/conf/hydra/default.yaml" in names  # the run folders
+    assert "facies/conf/base/data.yaml" in names  # what every data source shares
     for init in (REPO / "facies").rglob("__init__.py"):  # every subpackage is shipped
         assert init.relative_to(REPO).as_posix() in names
     subprocess.run(
@@ -119,6 +123,14 @@ def test_the_wheel_ships_its_configs(tmp_path):
     )  # fmt: skip
     assert str(site) in run.stdout  # the wheel's copy ran, not the source tree
     assert run.returncode == 2 and "no such file" in run.stderr, run.stderr
+    run = subprocess.run(  # the data base config and the run folder, from the package
+        [sys.executable, "-c", "import facies.cli, sys; sys.exit(facies.cli.main(["
+         "'train', 'data=segy', '--cfg', 'all', '-p', 'data', '--resolve']))"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "source: segy" in run.stdout and "trace_batch_size: 256" in run.stdout
 
 
 def test_ingest_writes_a_store_and_prints_its_qc(make_segy, tmp_path):

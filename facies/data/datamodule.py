@@ -24,7 +24,7 @@ from facies.data.splits import InlineRange, make_splits
 from facies.data.tiling import SECTION_DIRECTIONS, PatchTable, patch_table, section_table
 from facies.data.traces import TraceBatches
 from facies.data.volume import LABEL_DTYPE, Volume
-from facies.errors import ConfigError, TrainingError
+from facies.errors import ConfigError, OptionError, TrainingError
 from facies.names import AMPLITUDE, IGNORE_INDEX, LABELS, LIVE, SECTIONS, TRACES
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,10 @@ class SurveyDataModule(L.LightningDataModule):
         self.consumes, self.neighbourhood = consumes, neighbourhood
         self.mask_nonfinite = bool(mask_nonfinite)
         if LABELS not in survey:
-            raise ConfigError("the survey has no labels; ingest it with labels=... first.")
+            raise OptionError(
+                "the survey has no labels; ingest it with {key}=<labels.sgy|labels.npy> first.",
+                option="labels",
+            )
         self.survey = survey
         self.patch = tuple(int(v) for v in patch)
         if any(v % size_multiple for v in self.patch):

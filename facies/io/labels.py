@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from facies.errors import ConfigError, GeometryError
+from facies.errors import ConfigError, GeometryError, OptionError
 from facies.io.inline_blocks import InlineBlocks
 from facies.io.segy.scan import SegyScan, scan_segy
 
@@ -23,7 +23,9 @@ class LabelSource:
         self.path = Path(path)
         shape = (*seismic.grid.shape, seismic.layout.samples_per_trace)
         if not self.path.exists():
-            raise ConfigError(f"labels file {self.path} does not exist; check labels=...")
+            raise OptionError(
+                f"labels file {self.path} does not exist; check {{key}}=...", option="labels"
+            )
         if self.path.suffix == ".npy":
             self._cube = np.load(self.path, mmap_mode="r")
             if self._cube.shape != shape:

@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from facies.errors import FaciesError, OutputError
+from facies.errors import FaciesError, OptionError, OutputError
 from facies.io.inline_blocks import InlineBlocks
 from facies.io.labels import LABEL_DTYPE, LabelSource, load_class_names
 from facies.io.segy.reader import progress, survey_coordinates
@@ -34,9 +34,6 @@ SAMPLE_CHUNK = 1024
 #: Live traces sampled (at most) for the amplitude percentiles.
 STAT_TRACES = 4096
 PERCENTILES = (0.1, 1, 5, 25, 50, 75, 95, 99, 99.9)
-
-SEGY_OPTIONS = ("iline", "xline", "offset_byte", "offset", "endian", "sample_interval")
-SEGY_OPTIONS += ("domain", "min_live_fraction")
 
 
 def ingest_segy(
@@ -60,7 +57,8 @@ def ingest_segy(
             metrics); dead traces get it too.
         class_names: names of the classes, as a list or a JSON file holding one.
         overwrite: replace an existing store.
-        **segy_options: how to read the SEG-Y files (``iline``, ``xline``, ...).
+        **segy_options: how to read the SEG-Y files (``iline``, ``xline``, ...: the
+            names in :data:`facies.io.segy.options.SEGY_OPTIONS`, a job's ``segy.*``).
     """
     out = Path(out)
     if out.exists() and not overwrite:
@@ -159,9 +157,10 @@ class ClassCounts:
         if self.ignore_label is not None:
             labels = labels[labels != self.ignore_label]
         if labels.size and labels.min() < 0:
-            raise FaciesError(
-                f"labels hold negative class ids ({labels.min()}); set ignore_label to the "
-                "value that marks unlabelled samples."
+            raise OptionError(
+                f"labels hold negative class ids ({labels.min()}); set {{key}} to the "
+                "value that marks unlabelled samples.",
+                option="ignore_label",
             )
         new = np.bincount(labels.ravel())
         size = max(len(self.counts), len(new))

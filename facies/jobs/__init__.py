@@ -16,13 +16,18 @@ class Job:
 
     module: str
     summary: str
+    #: ``run(cfg, fingerprints=...)`` takes the run's FingerprintCache, shared with
+    #: provenance.json, so an input's trace headers are read once per run.
+    fingerprints: bool = False
 
 
 JOBS: dict[str, Job] = {
     "synth": Job("facies.jobs.synth", "write the built-in synthetic survey (SEG-Y + labels)"),
     "ingest": Job("facies.jobs.ingest", "SEG-Y (and labels) -> chunked survey store, with QC"),
     "train": Job("facies.jobs.train", "train a model (U-Net by default) and test it"),
-    "predict": Job("facies.jobs.predict", "facies volume for a new survey, written as SEG-Y"),
+    "predict": Job(
+        "facies.jobs.predict", "facies volume for a new survey, written as SEG-Y", fingerprints=True
+    ),
     "inspect": Job("facies.jobs.inspect", "feature-hierarchy report of a U-Net checkpoint"),
     "compare": Job("facies.jobs.compare", "U-Net vs LSTM: table and figure on the same test split"),
     "gradflow": Job("facies.jobs.gradflow", "gradient norm vs distance along a trace: RNN vs LSTM"),

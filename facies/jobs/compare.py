@@ -58,7 +58,7 @@ def run(cfg: DictConfig) -> list[dict]:
         metrics = json.loads((folder / "metrics.json").read_text())
         run_cfg = OmegaConf.load(folder / ".hydra" / "config.yaml")
         module = load_module(metrics["best_checkpoint"])
-        survey = load_survey(run_cfg.data)
+        survey = load_survey(run_cfg.data, segy=run_cfg.get("segy"))
         hp = module.hparams
         data = OmegaConf.to_container(run_cfg.data, resolve=True)
         dm = datamodule_for(survey, data, dict(hp["model"]), 0, dict(hp["norm_stats"]),

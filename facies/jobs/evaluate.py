@@ -15,15 +15,15 @@ def run(cfg: DictConfig) -> dict:
     """Score a checkpoint on the test split of ``cfg.data`` (same split rules as training)."""
     if not cfg.get("checkpoint"):
         raise ConfigError("facies evaluate needs checkpoint=<path/to/best.ckpt>.")
-    from facies.data.datamodule import datamodule_for
     from facies.runtime import ddp_launch, run_dir
     from facies.sources.survey import load_survey
     from facies.training.checkpoint import load_module
-    from facies.training.evaluation import report
+    from facies.training.evaluation import metrics_text, report
+    from facies.training.inputs import datamodule_for
     from facies.training.trainer import build_trainer
 
     module = load_module(cfg.checkpoint)
-    survey = load_survey(cfg.data)
+    survey = load_survey(cfg.data, segy=cfg.get("segy"))
     hp = module.hparams
     datamodule = datamodule_for(
         survey,
@@ -44,5 +44,6 @@ def run(cfg: DictConfig) -> dict:
     with ddp_launch(trainer, "evaluate"):
         metrics = report(trainer, module, datamodule, out, {"checkpoint": str(cfg.checkpoint)})
     if trainer.is_global_zero:
+        print(metrics_text(metrics))
         print(f"run folder: {out}")
     return metrics

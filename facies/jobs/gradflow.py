@@ -2,7 +2,7 @@
 
 Traces come from the built-in synthetic survey (``input=null``), a ``.npy`` array of
 traces (samples last), a survey store made by ``facies ingest``, or a SEG-Y file
-(header bytes from the ``segy`` options). Writes ``gradflow.json`` and
+(header bytes from the ``segy.`` options: ``segy.iline=9``). Writes ``gradflow.json`` and
 ``gradflow.png`` into the run folder and prints the decay at a few distances.
 """
 
@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 OVERSAMPLE = 4
 #: Distances (fractions of the trace length) reported in the summary.
 REPORTED = (0.1, 0.25, 0.5, 0.75)
-SEGY_KEYS = ("iline", "xline", "offset_byte", "offset", "endian", "sample_interval", "domain")
 
 
 def run(cfg: DictConfig) -> dict:
@@ -81,7 +80,9 @@ def load_candidates(source: str | None, count: int, length: int, seed: int, cfg)
         return np.asarray(flat[pick])
     if path.is_dir():
         return _store_traces(path, want, rng)
-    return _segy_traces(path, want, rng, {k: cfg[k] for k in SEGY_KEYS if k in cfg})
+    from facies.io.segy.options import segy_options
+
+    return _segy_traces(path, want, rng, segy_options(cfg.get("segy")))
 
 
 def _store_traces(path: Path, want: int, rng: np.random.Generator) -> np.ndarray:

@@ -7,6 +7,7 @@ import json
 from omegaconf import DictConfig
 
 from facies.errors import ConfigError
+from facies.io.segy.options import segy_options
 from facies.io.segy.scan import scan_segy
 from facies.io.segy.summary import format_summary, summarize
 
@@ -15,17 +16,7 @@ def run(cfg: DictConfig) -> dict:
     """Print the summary of ``cfg.input`` (and its JSON with ``json=true``)."""
     if not cfg.get("input"):
         raise ConfigError("facies info needs a file: facies info input=survey.sgy")
-    scan = scan_segy(
-        cfg.input,
-        iline=cfg.iline,
-        xline=cfg.xline,
-        offset_byte=cfg.offset_byte,
-        offset=cfg.offset,
-        endian=cfg.endian,
-        sample_interval=cfg.sample_interval,
-        domain=cfg.domain,
-        min_live_fraction=cfg.min_live_fraction,
-    )
+    scan = scan_segy(cfg.input, **segy_options(cfg.segy))
     summary = summarize(scan)
     if cfg.json:
         print(json.dumps(summary, indent=2))

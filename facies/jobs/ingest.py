@@ -8,7 +8,8 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from facies.errors import ConfigError
-from facies.io.store import SEGY_OPTIONS, ingest_segy, open_survey
+from facies.io.segy.options import segy_options
+from facies.io.store import ingest_segy, open_survey
 from facies.io.survey_qc import format_qc, survey_qc
 
 
@@ -29,7 +30,7 @@ def run(cfg: DictConfig) -> dict:
         ignore_label=cfg.ignore_label,
         class_names=classes,
         overwrite=cfg.overwrite,
-        **{key: cfg[key] for key in SEGY_OPTIONS},
+        **segy_options(cfg.segy),
     )
     qc = survey_qc(open_survey(output))
     print(f"survey store: {output}")

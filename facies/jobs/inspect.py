@@ -18,10 +18,10 @@ def run(cfg: DictConfig) -> dict:
         raise ConfigError("facies inspect needs checkpoint=<path/to/best.ckpt>.")
     import torch
 
-    from facies.data.datamodule import datamodule_for
     from facies.inspection import inspect_checkpoint, write_report
     from facies.runtime import run_dir
     from facies.sources.survey import load_survey
+    from facies.training.inputs import datamodule_for
 
     device = cfg.device
     if device == "auto":
@@ -34,7 +34,7 @@ def run(cfg: DictConfig) -> dict:
 
     def datamodule(hparams: dict):
         return datamodule_for(
-            load_survey(cfg.data),
+            load_survey(cfg.data, segy=cfg.get("segy")),
             data_cfg,
             dict(hparams["model"]),
             cfg.seed,

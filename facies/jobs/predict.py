@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
 
 from facies.errors import ConfigError, OutputError
 
+if TYPE_CHECKING:
+    from facies.io.fingerprint import FingerprintCache
+
 log = logging.getLogger(__name__)
 
 
-def run(cfg: DictConfig) -> dict:
-    """Predict a survey into a store, then (when complete) write the facies SEG-Y."""
+def run(cfg: DictConfig, fingerprints: FingerprintCache | None = None) -> dict:
+    """Predict a survey into a store, then (when complete) write the facies SEG-Y.
+
+    ``fingerprints``: the run's cache (from the facies command, shared with
+    provenance.json), so the input's trace headers are read once per run.
+    """
     if not cfg.get("checkpoint") or not cfg.get("input"):
         raise ConfigError("facies predict needs checkpoint=<best.ckpt> and input=<survey.sgy>.")
     import torch
@@ -23,8 +31,8 @@ def run(cfg: DictConfig) -> dict:
     from facies.inference.figures import prediction_figure
     from facies.inference.predict import PredictOptions, predict_survey
     from facies.inference.reader import SurveyReader
+    from facies.io.segy.options import segy_options
     from facies.io.segy.writer import write_segy_streamed
-    from facies.io.store import SEGY_OPTIONS
     from facies.runtime import run_dir
     from facies.training.checkpoint import load_network
 
@@ -34,7 +42,8 @@ def run(cfg: DictConfig) -> dict:
         raise OutputError(f"{output} exists; remove it or pass overwrite=true.")
     _warn_leftovers(output)
     net, hp = load_network(cfg.checkpoint)
-    reader = SurveyReader(cfg.input, **{key: cfg[key] for key in SEGY_OPTIONS})
+    segy = segy_options(cfg.segy)
+    reader = SurveyReader(cfg.input, **segy)
     checks.check_compatible(hp, reader, allow_mismatch=cfg.allow_mismatch)
     stats = checks.normalisation(hp, reader, cfg.normalization)
     device = torch.device("cuda" if torch.cuda.is_available() and cfg.device != "cpu" else "cpu")
@@ -51,9 +60,9 @@ def run(cfg: DictConfig) -> dict:
     store = Path(cfg.store) if cfg.store else out / "prediction.zarr"
     inline_range = checks.inline_range(cfg.inlines, reader)
     names = list(hp["class_names"])
-    # the input's header checksum is the one provenance.json took (remembered in
-    # facies.provenance), so the trace headers are read once; the checkpoint is checksummed
-    # whole here, as its first and last MiB (all provenance reads) do not prove two models equal
+    # the input's header checksum is the one provenance.json took (the run's fingerprint
+    # cache), so the trace headers are read once; the checkpoint is checksummed whole here,
+    # as its first and last MiB (all provenance reads) do not prove two models equal
     fingerprint = ps.run_fingerprint(
         cfg.checkpoint,
         cfg.input,
@@ -64,8 +73,9 @@ def run(cfg: DictConfig) -> dict:
             "probabilities": bool(cfg.probabilities),
             "normalization": stats.as_dict(),
             "class_names": names,
-            "segy": {key: cfg[key] for key in SEGY_OPTIONS},
+            "segy": segy,
         },
+        fingerprints=fingerprints,
     )
     predict_survey(
         net, reader, stats, names, store, options, inline_range, device, cfg.resume, fingerprint

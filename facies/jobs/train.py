@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 def run(cfg: DictConfig) -> dict:
     """Train, then test the best checkpoint; returns the test metrics."""
     from facies import plots
-    from facies.training.evaluation import report
+    from facies.training.evaluation import metrics_text, report
 
     out = run_dir()
     training = prepare_training(cfg, out)
@@ -42,5 +42,6 @@ def run(cfg: DictConfig) -> dict:
     }
     metrics = report(trainer, module, datamodule, out, extra)
     if trainer.is_global_zero:
+        print(metrics_text(metrics))
         print(f"run folder: {out}")
     return metrics

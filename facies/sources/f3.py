@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from facies.errors import ConfigError, OutputError
+from facies.errors import ConfigError, OptionError, OutputError
 from facies.io.labels import LABEL_DTYPE
 from facies.names import AMPLITUDE, CROSSLINE, DIMS, INLINE, LABELS, LIVE, SAMPLE, TWT
 
@@ -90,9 +90,10 @@ def load_f3(root: str | os.PathLike | None, parts: tuple[str, ...] = PARTS) -> F
 def open_layout(root: str | os.PathLike | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Memory-map every file of the layout and check the shapes: (seismic, labels) by part."""
     if root is None or str(root) in ("", "???"):
-        raise ConfigError(
-            f"data=f3 needs the benchmark's data folder: data.root=<folder holding train/ and "
-            f"test_once/>; download {SOURCE} and unzip it."
+        raise OptionError(
+            "data=f3 needs the benchmark's data folder: {key}=<folder holding train/ and "
+            f"test_once/>; download {SOURCE} and unzip it.",
+            option="root",
         )
     root = Path(root)
     arrays = {}
@@ -133,9 +134,10 @@ def open_layout(root: str | os.PathLike | None) -> dict[str, tuple[np.ndarray, n
 
 def _open(path: Path) -> np.ndarray:
     if not path.is_file():
-        raise ConfigError(
+        raise OptionError(
             f"F3 file {path} does not exist. Download {SOURCE}, unzip it, and pass "
-            f"data.root=<the folder holding train/ and test_once/> (now {path.parents[1]})."
+            f"{{key}}=<the folder holding train/ and test_once/> (now {path.parents[1]}).",
+            option="root",
         )
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)

@@ -25,7 +25,6 @@ from facies.training.metrics import FaciesConfusion, scores
 log = logging.getLogger(__name__)
 
 
-
 def dice_loss(logits: torch.Tensor, target: torch.Tensor, ignore_index: int) -> torch.Tensor:
     """Soft Dice loss averaged over classes, leaving out ignored samples."""
     valid = (target != ignore_index).unsqueeze(1)

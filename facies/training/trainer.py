@@ -66,22 +66,28 @@ class Training:
 
 
 def prepare_training(cfg: DictConfig, out: str | Path, survey=None) -> Training:
-    """Seed, load the survey (``cfg.data``, unless ``survey`` is given), set up the data
-    module, and build the module, checkpointing and the trainer writing into ``out``."""
+    """Seed, load the survey (``cfg.data``, its SEG-Y read with ``cfg.segy``, unless
+    ``survey`` is given), set up the data module, and build the module, checkpointing and
+    the trainer writing into ``out``."""
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
 
-    from facies.data.datamodule import IGNORE_INDEX, datamodule_for
+    from facies.names import IGNORE_INDEX
     from facies.sources.survey import load_survey
+    from facies.training.inputs import datamodule_for
     from facies.training.module import FaciesModule
 
     out = Path(out)
     L.seed_everything(cfg.seed, workers=True)
     if survey is None:
-        survey = load_survey(cfg.data)
+        survey = load_survey(cfg.data, segy=cfg.get("segy"))
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
     data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
     datamodule = datamodule_for(survey, data_cfg, model_cfg, cfg.seed)
+    if cfg.get("resume"):  # refuse what Lightning could not continue from, before any work
+        from facies.training.checkpoint import check_resumable
+
+        check_resumable(cfg.resume, model_cfg, datamodule.class_names)
     datamodule.setup("fit")
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
     module = FaciesModule(

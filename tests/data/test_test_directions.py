@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from facies.data.datamodule import SurveyDataModule
-from facies.names import IGNORE_INDEX
-from facies.training.inputs import datamodule_for
 from facies.data.tiling import CROSSLINE_SECTION, INLINE_SECTION
 from facies.errors import ConfigError
+from facies.names import IGNORE_INDEX
 from facies.sources.synthetic import synthetic_dataset
+from facies.training.inputs import datamodule_for
 
 RANGES = {"train": [0, 16], "val": [24, 29], "test": [37, 44]}  # a 7-inline test block
 

@@ -79,7 +79,7 @@ def test_predict_job_writes_segy_with_the_input_headers(make_segy, tmp_path):
     ckpt = make_checkpoint(tmp_path / "m.ckpt")
     out = tmp_path / "facies.sgy"
     run = facies("predict", f"checkpoint={ckpt}", f"input={path}", f"output={out}",
-                 "sample_interval=4", cwd=tmp_path)  # fmt: skip
+                 "segy.sample_interval=4", cwd=tmp_path)  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     raw_in, raw_out = path.read_bytes(), out.read_bytes()
     assert raw_out[:3224] == raw_in[:3224] and raw_out[3226:3600] == raw_in[3226:3600]

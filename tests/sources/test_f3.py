@@ -48,7 +48,7 @@ def _files(root: Path) -> dict[str, Path]:
 @pytest.mark.parametrize(
     "damage,match",
     [
-        (lambda f: f["test2_labels.npy"].unlink(), r"test2_labels.npy does not exist.*data.root="),
+        (lambda f: f["test2_labels.npy"].unlink(), r"test2_labels.npy does not exist.*pass root="),
         (lambda f: np.save(f["train_labels.npy"], np.zeros((4, 5, 32), np.uint8)),
          r"train_labels.npy has shape \(4, 5, 32\) but .*train_seismic.npy has"),
         (lambda f: np.save(f["test1_seismic.npy"], np.zeros((7, 24), np.float32)),
@@ -85,9 +85,9 @@ def test_test1_test2_and_both_from_the_summed_matrix(tmp_path, one_thread):
     crossline sections (the benchmark's protocol)."""
     import lightning as L
 
-    from facies.training.inputs import datamodule_for
     from facies.sources.survey import load_survey
     from facies.training.evaluation import report
+    from facies.training.inputs import datamodule_for
     from facies.training.module import FaciesModule
 
     write_fake_f3(tmp_path / "f3", **FAKE)

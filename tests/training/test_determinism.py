@@ -15,8 +15,10 @@ AUGMENT = {"enabled": True, "amplitude_scale": 0.2, "noise": 0.05}
 
 def _epochs(mode: str, seed: int = 0, start: int = 0, n: int = 2) -> list[list[dict]]:
     survey = synthetic_dataset(n_inlines=32, n_crosslines=16, n_samples=32)
-    dm = SurveyDataModule(survey, patch=(16, 16), stride=(16, 16), size_multiple=8,
-                          batch_size=32, augmentation=AUGMENT, seed=seed, consumes=mode)  # fmt: skip
+    dm = SurveyDataModule(
+        survey, patch=(16, 16), stride=(16, 16), size_multiple=8, batch_size=32,
+        augmentation=AUGMENT, seed=seed, consumes=mode,
+    )  # fmt: skip
     dm.setup()
     loader = dm.train_dataloader()
     loader.sampler.set_epoch(start)  # what Lightning does at the start of every epoch

@@ -14,7 +14,7 @@ from math import gcd
 
 import numpy as np
 
-from facies.errors import GeometryError
+from facies.errors import GeometryError, GeometryOptionError
 from facies.io.segy.fields import line_pairs_hint
 
 log = logging.getLogger(__name__)
@@ -123,11 +123,13 @@ def build_grid(
     il0, il_step, nil, il_index = _axis(ilines)
     xl0, xl_step, nxl, xl_index = _axis(xlines)
     if nil * nxl > MAX_CELLS_PER_TRACE * len(traces):
-        raise GeometryError(
+        raise GeometryOptionError(
             f"{source}: inlines {il0}..{il0 + (nil - 1) * il_step} (byte {iline_byte}) and "
             f"crosslines {xl0}..{xl0 + (nxl - 1) * xl_step} (byte {xline_byte}) span "
             f"{nil * nxl} grid cells for {len(traces)} traces: these bytes do not hold a 3-D "
-            "grid. Set iline=... and xline=... to the header bytes your survey uses."
+            "grid. Set {key}=... and {xline}=... to the header bytes your survey uses.",
+            option="iline",
+            others=("xline",),
         )
     inlines = il0 + il_step * np.arange(nil, dtype=np.int64)
     crosslines = xl0 + xl_step * np.arange(nxl, dtype=np.int64)
@@ -151,16 +153,19 @@ def _refuse_duplicates(
     found = np.unique(offsets)
     pairs = len(np.unique(flat[order][same]))
     if len(found) > 1:
-        raise GeometryError(
+        raise GeometryOptionError(
             f"{source}: prestack data: {pairs} inline/crossline pairs hold several traces "
             f"with offsets {found[:20].tolist()} (byte {offset_byte}). Only post-stack "
-            "surveys are supported; pass offset=<value> to read one offset."
+            "surveys are supported; pass {key}=<value> to read one offset.",
+            option="offset",
         )
-    raise GeometryError(
+    raise GeometryOptionError(
         f"{source}: {pairs} inline/crossline pairs hold more than one trace, e.g. inline "
         f"{il}, crossline {xl} (bytes {iline_byte}/{xline_byte}). The header "
-        "bytes are probably not the survey's line numbers: set iline=... and xline=... "
-        f"(common pairs: {line_pairs_hint()}), or remove the duplicated traces."
+        "bytes are probably not the survey's line numbers: set {key}=... and {xline}=... "
+        f"(common pairs: {line_pairs_hint()}), or remove the duplicated traces.",
+        option="iline",
+        others=("xline",),
     )
 
 
@@ -168,10 +173,12 @@ def _check_density(grid: Grid, source: str, min_live_fraction: float) -> None:
     fraction = grid.live_fraction
     nil, nxl = grid.shape
     if fraction < min_live_fraction:
-        raise GeometryError(
+        raise GeometryOptionError(
             f"{source}: only {fraction:.1%} of the {nil} x {nxl} inline/crossline grid holds a "
             f"trace (refusing below {min_live_fraction:.0%}). Check the header bytes "
-            "(iline=..., xline=...), or pass min_live_fraction=0 to read it anyway."
+            "({iline}=..., {xline}=...), or pass {key}=0 to read it anyway.",
+            option="min_live_fraction",
+            others=("iline", "xline"),
         )
     if fraction < WARN_LIVE_FRACTION:
         log.warning(

@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from facies.errors import SegyFormatError
+from facies.errors import SegyFormatError, SegyFormatOptionError
 from facies.io.segy import fields
 from facies.io.segy import headers as th
 from facies.io.segy.geometry import MIN_LIVE_FRACTION, Grid, build_grid
@@ -194,11 +194,12 @@ def _sample_axis(
         interval = trace_interval / 1000.0
     else:
         unit = "ms" if domain == TWT else "m"
-        raise SegyFormatError(
+        raise SegyFormatOptionError(
             f"{layout.path}: the sample interval is {layout.binary_interval} in the binary "
             f"header (byte {fields.BIN_SAMPLE_INTERVAL}) and {trace_interval} in the first trace "
             f"header (byte {fields.SAMPLE_INTERVAL}). "
-            f"Give it explicitly, in {unit}: sample_interval=4 (for example)."
+            f"Give it explicitly, in {unit}: " + "{key}=4 (for example).",
+            option="sample_interval",
         )
     delay = th.read_field(first, fields.DELAY, p).astype(np.float64)
     t0 = float(th.apply_scalar(delay, th.read_field(first, fields.TIME_SCALAR, p))[0])
