@@ -10,8 +10,9 @@ records, when it starts:
   changes), or null when facies is not running from a git checkout;
 - a fingerprint of every input file the config names.
 
-When the job ends, the record is rewritten with its status (``finished`` or ``failed``
-with the error); a killed run keeps ``running``.
+When the job ends, the record is rewritten with its status: ``finished``, ``failed``
+with the error, or ``interrupted`` (SIGTERM or SIGINT: the run stopped early, with what
+it had written whole); a killed run (SIGKILL) keeps ``running``.
 
 Which config values are paths: every string (in mappings and lists, at any depth) that
 looks like a path (holds a ``/`` or has a file suffix) and names an existing file or
@@ -52,6 +53,8 @@ FORMAT = 1
 OUTPUT_KEYS = {"output"}
 PACKAGES = ("torch", "lightning", "numpy", "xarray", "zarr", "segyio", "hydra-core")
 GIT_TIMEOUT_S = 5.0
+#: The status of a run: while it runs, and how it ended.
+STATUSES = ("running", "finished", "failed", "interrupted")
 SLURM_VARIABLES = ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_NODELIST")
 
 
@@ -248,13 +251,19 @@ class Provenance:
             tmp.write_text(json.dumps(self.record, indent=2, default=str) + "\n")
         return self.path
 
-    def finish(self, error: str | None = None) -> Path:
-        """Record the end of the run, and fingerprint what it made that the config names."""
+    def finish(self, error: str | None = None, status: str | None = None) -> Path:
+        """Record the end of the run, and fingerprint what it made that the config names.
+
+        ``status``: one of :data:`STATUSES`; by default ``failed`` with an ``error``,
+        else ``finished``.
+        """
+        if status is not None and status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
         now = config_paths(self._config, self.base)
         created = {k: now[k] for k in self._missing if k in now}
         outputs = {k: now[k] for k in self._outputs if k in now}
         self.record.update(
-            status="failed" if error else "finished",
+            status=status or ("failed" if error else "finished"),
             finished=_now(),
             error=error,
             created=_fingerprints(created, self.base, self.fingerprints),
@@ -306,11 +315,11 @@ def start(
     return record
 
 
-def finish(record: Provenance | None, error: str | None = None) -> None:
+def finish(record: Provenance | None, error: str | None = None, status: str | None = None) -> None:
     """Update the record started by :func:`start` (no-op for None); never raises."""
     if record is None:
         return
     try:
-        record.finish(error)
+        record.finish(error, status)
     except Exception as err:
         log.warning("provenance not updated at the end of the run: %s", err)

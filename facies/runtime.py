@@ -1,4 +1,5 @@
-"""What every job shares at run time: its configs, its run folder, its rank, DDP launch.
+"""What every job shares at run time: its configs, its run folder, its rank, DDP launch,
+and how it stops on a signal.
 
 Light on import: nothing here imports torch, Lightning or xarray at module level, so the
 ``facies`` command and the data jobs start fast.
@@ -7,14 +8,19 @@ Light on import: nothing here imports torch, Lightning or xarray at module level
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
+import signal
 import sys
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from facies.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 #: The package the configs ship in (``conf/`` of the repository, installed as this).
 CONFIG_PACKAGE = "facies.conf"
@@ -153,3 +159,135 @@ def ddp_launch(trainer: Any, job: str) -> Iterator[None]:
         yield
     finally:
         sys.argv = saved
+
+
+# ---------------------------------------------------------------------------- signals
+#
+# SIGTERM (a scheduler's time limit, `kill`) and SIGINT (Ctrl-C) stop a job the same way:
+# the exception :class:`Interrupted` (a KeyboardInterrupt, so every library unwinds as on
+# Ctrl-C and no ``except Exception`` swallows it) ends the job, the ``facies`` command
+# records ``"status": "interrupted"`` in provenance.json and exits 128 + the signal's
+# number (143, 130). Files are whole or absent whenever it strikes (checkpoints, stores
+# and SEG-Y are written atomically), so it is raised at once, from the signal handler.
+#
+# While Lightning trains (:func:`interruptible` with ``at_batch_end``), the first SIGTERM
+# is left to Lightning: its own handler, which it chains before ours, sets
+# ``trainer.received_sigterm`` and its loops stop at the end of the batch; a second
+# SIGTERM, or SIGINT, stops at once. Once stopping, further signals are only logged, so
+# the job can record how it ended (as Lightning ignores Ctrl-C while it shuts down).
+
+#: The signals that stop a job.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_received: list[int] = []
+_stopping: list[int] = []  # the signal that raised Interrupted: later ones are only noted
+_at_batch_end = 0
+
+
+class Interrupted(KeyboardInterrupt):
+    """The job was stopped by ``signum``; ``hint`` says what was kept and how to go on."""
+
+    def __init__(self, signum: int, hint: str | None = None) -> None:
+        self.signum = int(signum)
+        self.hint = hint
+        super().__init__(signal.Signals(self.signum).name)
+
+    @property
+    def signal_name(self) -> str:
+        return signal.Signals(self.signum).name
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal's number, as a shell reports a process the signal ended."""
+        return 128 + self.signum
+
+    def message(self) -> str:
+        return f"interrupted by {self.signal_name}" + (f"; {self.hint}" if self.hint else "")
+
+
+def received_signal() -> int | None:
+    """The first stop signal this job received (since :func:`handle_signals`), or None."""
+    return _received[0] if _received else None
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    first = not _received
+    _received.append(signum)
+    if first and _at_batch_end and signum == signal.SIGTERM:
+        log.warning("SIGTERM: stopping at the end of this batch (send it again to stop at once)")
+        return
+    if _stopping:  # the job is stopping already: let it finish its records
+        log.warning("%s: stopping already", signal.Signals(signum).name)
+        return
+    _stopping.append(signum)
+    raise Interrupted(signum)
+
+
+@contextmanager
+def handle_signals() -> Iterator[None]:
+    """Within: SIGTERM and SIGINT raise :class:`Interrupted` (the ``facies`` command runs
+    every job in this). The handlers before are restored at the end; outside the main
+    thread, where Python cannot set handlers, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _received.clear()
+    _stopping.clear()
+    saved = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _on_signal)
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+def interruption(err: BaseException) -> Interrupted | None:
+    """``err`` as an :class:`Interrupted` when it ends a job a signal stopped (Lightning
+    turns one into ``SystemExit``: ``SIGTERMException``, or ``exit(1)`` after Ctrl-C),
+    else None."""
+    if isinstance(err, Interrupted):
+        return err
+    signum = received_signal()
+    if signum is None and isinstance(err, KeyboardInterrupt):
+        signum = signal.SIGINT  # Ctrl-C where our handler was not installed
+    if signum is None:
+        return None
+    return Interrupted(signum)
+
+
+def raise_if_interrupted() -> None:
+    """Raise :class:`Interrupted` if a stop signal was received (at a safe point)."""
+    signum = received_signal()
+    if signum is not None:
+        raise Interrupted(signum)
+
+
+@contextmanager
+def interruptible(
+    hint: str | Callable[[], str | None] | None = None, at_batch_end: bool = False
+) -> Iterator[None]:
+    """A stretch of a job that a signal may stop: an interruption raised within carries
+    ``hint`` (what was kept, how to go on; a callable is asked when it happens).
+
+    ``at_batch_end``: the first SIGTERM is only noted, for Lightning's loops to stop at the
+    end of the batch (see :mod:`facies.training.trainer`); on leaving, a signal noted
+    and not yet acted on raises.
+    """
+    global _at_batch_end
+    _at_batch_end += bool(at_batch_end)
+    try:
+        yield
+        if at_batch_end:
+            raise_if_interrupted()
+    except BaseException as err:
+        stop = interruption(err)
+        if stop is None:
+            raise
+        if stop.hint is None and hint is not None:
+            stop.hint = hint() if callable(hint) else hint
+        if stop is err:
+            raise
+        raise stop from None
+    finally:
+        _at_batch_end -= bool(at_batch_end)

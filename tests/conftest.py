@@ -22,7 +22,8 @@ def segyio_data() -> Path:
 
 @pytest.fixture
 def make_segy(tmp_path: Path) -> Callable[..., Path]:
-    """Factory: ``make_segy(name, inlines=..., crosslines=..., ns=..., live=..., **spec)``."""
+    """Factory: ``make_segy(name, inlines=..., crosslines=..., ns=..., live=..., cube=...,
+    trace_id=..., **spec)`` (``trace_id``: trace identification codes, bytes 29-30)."""
 
     def make(
         name: str = "cube.sgy",
@@ -31,6 +32,7 @@ def make_segy(tmp_path: Path) -> Callable[..., Path]:
         ns: int = 8,
         live: np.ndarray | None = None,
         cube: np.ndarray | None = None,
+        trace_id: np.ndarray | int | None = None,
         **spec: object,
     ) -> Path:
         inlines, crosslines = np.asarray(inlines), np.asarray(crosslines)
@@ -46,6 +48,7 @@ def make_segy(tmp_path: Path) -> Callable[..., Path]:
             cdp_x=500_000 + gx,
             cdp_y=6_000_000 + gy,
             spec=SegySpec(**spec),
+            trace_id=trace_id,
         )
 
     return make
@@ -60,3 +63,15 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def make_flagged_segy(make_segy) -> Callable[..., Path]:
+    """Factory like ``make_segy``, with trace identification codes (bytes 29-30):
+    ``make_flagged_segy(trace_id=codes, name=..., cube=..., live=..., **spec)``, where
+    ``codes`` is one code per (inline, crossline) cell or one for every trace."""
+
+    def make(trace_id: np.ndarray | int, name: str = "flagged.sgy", **kwargs: object) -> Path:
+        return make_segy(name, trace_id=trace_id, **kwargs)
+
+    return make

@@ -54,6 +54,11 @@ def source_env(env: dict | None = None) -> dict:
     return env
 
 
+#: The facies command of the working tree, for tests that start it with Popen (run it with
+#: ``env=source_env(...)``).
+FACIES_COMMAND = [sys.executable, "-m", "facies"]
+
+
 def facies(*args: str, cwd: Path, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
     """``facies <args>`` in a subprocess, from the working tree (``python -m facies``)."""
     env = source_env(kw.pop("env", None))
@@ -86,3 +91,72 @@ def make_checkpoint(path: Path, **overrides) -> Path:
         **overrides,
     }
     return write_untrained(path, hp)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """{relative path: bytes} of every file under ``folder``: compare before and after a
+    run to prove it left a user's files as they were."""
+    folder = Path(folder)
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+def as_legacy_store(store: Path) -> Path:
+    """Make a survey store look like one written before stores recorded what they are made
+    of and which chunks they hold (no ``facies_store`` or ``facies_manifest`` attribute)."""
+    import json
+
+    meta_path = Path(store) / "zarr.json"
+    meta = json.loads(meta_path.read_text())
+    for key in ("facies_store", "facies_manifest"):
+        meta["attributes"].pop(key, None)
+    meta_path.write_text(json.dumps(meta))
+    return Path(store)
+
+
+def copy_header_bytes(path: Path, ns: int, sample_bytes: int, pairs: dict[int, int]) -> Path:
+    """Copy 4-byte trace header fields of every trace of an unextended SEG-Y file in place:
+    ``pairs`` maps a source byte to a target byte (1-based), so one file can be read with
+    two sets of header bytes."""
+    raw = bytearray(Path(path).read_bytes())
+    size = 240 + ns * sample_bytes
+    for start in range(3600, len(raw), size):
+        for src, dst in pairs.items():
+            raw[start + dst - 1 : start + dst + 3] = raw[start + src - 1 : start + src + 3]
+    Path(path).write_bytes(bytes(raw))
+    return Path(path)
+
+
+def one_line_error(stderr: str, job: str) -> str:
+    """The one line a refused ``facies <job>`` printed on stderr; fails the test unless it
+    printed exactly one, with no traceback and no pointer to HYDRA_FULL_ERROR."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr[-3000:]
+    assert lines[0].startswith(f"facies {job}: error: "), stderr[-3000:]
+    assert "Traceback" not in stderr and "HYDRA_FULL_ERROR" not in stderr, stderr[-3000:]
+    return lines[0]
+
+
+def wait_for_path(pattern: str, cwd: Path, proc: subprocess.Popen, timeout: float = 120) -> Path:
+    """The first path matching ``pattern`` under ``cwd`` once ``proc`` (still running) has
+    made it; fails the test if ``proc`` ends first or ``timeout`` seconds pass."""
+    import time
+
+    import pytest
+
+    deadline = time.monotonic() + timeout
+    while True:
+        found = sorted(cwd.glob(pattern))
+        if found:
+            return found[0]
+        if proc.poll() is not None:
+            _, err = proc.communicate()
+            pytest.fail(f"it ended (rc {proc.returncode}) before {pattern}:\n{err[-3000:]}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.communicate()
+            pytest.fail(f"no {pattern} under {cwd} after {timeout} s")
+        time.sleep(0.05)

@@ -240,7 +240,7 @@ def test_data_and_outputs_are_volumes_in_the_jobs_working_folder(runtime):
             assert run_dir.startswith("outputs/"), f"{path.name}: hydra.run.dir={run_dir}"
     synth = yaml.safe_load((REPO / "conf" / "synth.yaml").read_text())
     synthetic = yaml.safe_load((REPO / "conf" / "data" / "synthetic.yaml").read_text())
-    for value in (synth["output"], synthetic["store"], synthetic["seismic"]):
+    for value in (synth["output"], synthetic["seismic"]):  # its store goes beside its SEG-Y
         assert value.startswith("data/"), value
 
 

@@ -28,6 +28,7 @@ import xarray as xr
 import zarr
 
 from facies.errors import FaciesError, OutputError
+from facies.io import outputs
 from facies.io.fingerprint import FingerprintCache, fingerprint
 from facies.names import DIMS
 
@@ -56,8 +57,17 @@ def create_store(
     probabilities: bool,
     fingerprint: dict[str, Any] | None = None,
 ) -> Path:
-    """Create the empty store unless another process already has (atomic rename)."""
-    if store.exists():
+    """Create the empty store unless another process already has (atomic rename).
+
+    An existing ``store`` must be a prediction store (facies' own): anything else at
+    that path is refused, never written into.
+    """
+    if store.exists() or store.is_symlink():
+        if not outputs.is_facies_prediction_store(store):
+            raise OutputError(
+                f"store={store} exists and is not a prediction store made by facies "
+                "predict; choose another store= (a new name ending in .zarr)."
+            )
         return store
     tmp = store.with_name(f".{store.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:

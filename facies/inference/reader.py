@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 
 from facies.io.inline_blocks import InlineBlocks
-from facies.io.segy.reader import survey_coordinates
+from facies.io.segy.reader import settle_live, survey_coordinates
 from facies.io.segy.scan import SegyScan, scan_segy
 from facies.io.store import open_survey
 from facies.names import AMPLITUDE, LIVE
@@ -21,6 +21,11 @@ class SurveyReader:
 
     ``template`` is the SEG-Y file whose headers the output takes: the input itself,
     or the file a store was ingested from (None if that file is gone).
+
+    What is live: a store's live mask, as ingest settled it; for a SEG-Y file, cells
+    holding a trace not flagged dead, less the all-zero traces (unless the ``zero_traces``
+    option keeps them live), which are found as blocks are read: :attr:`live` is
+    updated in place by :meth:`read`. Cells that are not live read as zeros.
     """
 
     def __init__(self, path: str | os.PathLike, **segy_options: Any) -> None:
@@ -38,6 +43,8 @@ class SurveyReader:
             self.survey = survey_coordinates(self.scan)
             self.template = self.path
             self._blocks = InlineBlocks(self.scan)
+        self._header_live = np.array(self.survey[LIVE].values, dtype=bool)
+        self._live = self._header_live.copy()
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -45,20 +52,26 @@ class SurveyReader:
 
     @property
     def live(self) -> np.ndarray:
-        return np.asarray(self.survey[LIVE].values)
+        """(inline, crossline) live mask; for a SEG-Y file, inlines read so far are settled
+        (all-zero traces found), and the array is updated as more are read."""
+        return self._live
 
     @property
     def sample_interval(self) -> float:
         return float(self.survey.attrs.get("sample_interval", 0.0))
 
     def coordinates(self) -> xr.Dataset:
-        """The survey without its cubes: coordinates, live mask and attributes."""
-        return self.survey.drop_vars([v for v in self.survey.data_vars if v != LIVE])
+        """The survey without its cubes: coordinates, live mask (as known now) and attributes."""
+        coords = self.survey.drop_vars([v for v in self.survey.data_vars if v != LIVE])
+        return coords.assign({LIVE: (coords[LIVE].dims, self._live.copy())})
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Amplitudes of inline indices ``start:stop`` as float32 (inlines, crosslines, samples)."""
         if self._blocks is not None:
-            return self._blocks.read(start, stop)
+            block = self._blocks.read(start, stop)
+            zero_dead = self.scan.zero_traces_dead
+            self._live[start:stop], _ = settle_live(block, self._header_live[start:stop], zero_dead)
+            return block
         return np.asarray(self.survey[AMPLITUDE][start:stop].values, dtype=np.float32)
 
     def sample_amplitudes(self, count: int = 2000, seed: int = 0) -> np.ndarray:

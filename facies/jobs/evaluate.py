@@ -15,6 +15,7 @@ def run(cfg: DictConfig) -> dict:
     """Score a checkpoint on the test split of ``cfg.data`` (same split rules as training)."""
     if not cfg.get("checkpoint"):
         raise ConfigError("facies evaluate needs checkpoint=<path/to/best.ckpt>.")
+    from facies.inference.checks import check_survey
     from facies.runtime import ddp_launch, run_dir
     from facies.sources.survey import load_survey
     from facies.training.checkpoint import load_module
@@ -25,6 +26,8 @@ def run(cfg: DictConfig) -> dict:
     module = load_module(cfg.checkpoint)
     survey = load_survey(cfg.data, segy=cfg.get("segy"))
     hp = module.hparams
+    # a 4 ms model scores a 2 ms survey only when asked to (as predict)
+    check_survey(hp, survey, cfg.get("allow_mismatch", False), "score it")
     datamodule = datamodule_for(
         survey,
         OmegaConf.to_container(cfg.data, resolve=True),

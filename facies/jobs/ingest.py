@@ -8,6 +8,8 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from facies.errors import ConfigError
+from facies.io import outputs
+from facies.io.atomic import atomic_target
 from facies.io.segy.options import segy_options
 from facies.io.store import ingest_segy, open_survey
 from facies.io.survey_qc import format_qc, survey_qc
@@ -18,8 +20,8 @@ def run(cfg: DictConfig) -> dict:
     if not cfg.get("input"):
         raise ConfigError("facies ingest needs a SEG-Y file: facies ingest input=survey.sgy")
     source = Path(cfg.input)
+    # the output rule (facies.io.outputs) is applied by ingest_segy before any work
     output = Path(cfg.output) if cfg.output else Path("data") / f"{source.stem}.zarr"
-    output.parent.mkdir(parents=True, exist_ok=True)
     classes = cfg.classes
     if OmegaConf.is_list(classes):
         classes = list(classes)
@@ -35,5 +37,6 @@ def run(cfg: DictConfig) -> dict:
     qc = survey_qc(open_survey(output))
     print(f"survey store: {output}")
     print(format_qc(qc))
-    (output / "qc.json").write_text(json.dumps(qc, indent=2))
+    with outputs.writing_to(output), atomic_target(output / "qc.json") as tmp:
+        tmp.write_text(json.dumps(qc, indent=2))
     return qc

@@ -18,23 +18,22 @@ def run(cfg: DictConfig) -> dict:
         raise ConfigError("facies inspect needs checkpoint=<path/to/best.ckpt>.")
     import torch
 
+    from facies.inference.checks import check_survey
     from facies.inspection import inspect_checkpoint, write_report
     from facies.runtime import run_dir
     from facies.sources.survey import load_survey
     from facies.training.inputs import datamodule_for
 
-    device = cfg.device
+    device = cfg.device  # auto, cpu, cuda or cuda:N, checked by facies.jobs.validate
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    elif device not in ("cpu", "cuda") and not str(device).startswith("cuda:"):
-        raise ConfigError(f"device={device!r}; use auto, cpu or cuda.")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("device=cuda, but torch sees no GPU here; use device=cpu or auto.")
     data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
 
     def datamodule(hparams: dict):
+        survey = load_survey(cfg.data, segy=cfg.get("segy"))
+        check_survey(hparams, survey, cfg.get("allow_mismatch", False), "inspect it")
         return datamodule_for(
-            load_survey(cfg.data, segy=cfg.get("segy")),
+            survey,
             data_cfg,
             dict(hparams["model"]),
             cfg.seed,

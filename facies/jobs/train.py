@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 from omegaconf import DictConfig
 
-from facies.runtime import ddp_launch, run_dir
+from facies.runtime import ddp_launch, interruptible, run_dir
 from facies.training.trainer import prepare_training
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,8 @@ def run(cfg: DictConfig) -> dict:
     trainer, checkpoints = training.trainer, training.checkpoints
     datamodule = training.datamodule
     started = time.perf_counter()
-    with ddp_launch(trainer, "train"):
+    # SIGTERM stops at the end of a batch; last.ckpt is the end of the last whole epoch
+    with ddp_launch(trainer, "train"), interruptible(lambda: _resume_hint(checkpoints), True):
         trainer.fit(training.module, datamodule=datamodule, ckpt_path=cfg.resume)
     seconds = time.perf_counter() - started
     module = training.module
@@ -45,3 +47,13 @@ def run(cfg: DictConfig) -> dict:
         print(metrics_text(metrics))
         print(f"run folder: {out}")
     return metrics
+
+
+def _resume_hint(checkpoints) -> str:
+    """What an interrupted training run kept, and how to go on from it."""
+    last = Path(checkpoints.dirpath) / "last.ckpt"
+    if last.is_file():
+        return (
+            f"the last checkpoint (end of the last whole epoch) is {last}; go on with resume={last}"
+        )
+    return "no epoch was finished, so no checkpoint was written"

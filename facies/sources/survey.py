@@ -22,8 +22,16 @@ import xarray as xr
 from omegaconf import DictConfig, OmegaConf
 
 from facies.errors import ConfigError, OptionError
+from facies.io.fingerprint import FingerprintCache
 from facies.io.segy.options import segy_options
-from facies.io.store import ingest_segy, open_survey
+from facies.io.store import (
+    ingest_segy,
+    open_survey,
+    read_record,
+    record_differences,
+    record_digest,
+    store_record,
+)
 from facies.runtime import is_primary_process
 
 log = logging.getLogger(__name__)
@@ -38,6 +46,9 @@ def _plain(value: Any) -> Any:
 #: SEG-Y file can take a while.
 STORE_WAIT_S = 3600.0
 STORE_POLL_S = 5.0
+#: Where SEG-Y surveys are stored when the data config names no store (relative to the
+#: folder facies runs in).
+CACHE_FOLDER = "data"
 
 
 #: ``data.source`` of each data config (conf/data/<source>.yaml).
@@ -67,20 +78,37 @@ def _segy(cfg: Mapping | DictConfig, segy: Mapping | DictConfig | None) -> dict[
     return segy_options(segy if segy is not None else cfg.get("segy"))
 
 
+def store_folder(cfg: Mapping | DictConfig) -> Path:
+    """Where a data config's survey is stored when ``store`` is not given: beside the
+    built-in synthetic survey's SEG-Y files, else ``data/`` under the current folder."""
+    if source_of(cfg) == SYNTHETIC_SOURCE and cfg.get("seismic"):
+        return Path(cfg.seismic).parent
+    return Path(CACHE_FOLDER)
+
+
 def prepare_store(cfg: DictConfig, segy: Mapping | DictConfig | None = None) -> Path:
     """The survey store named by a data config, made from its sources when missing, its
     SEG-Y files read with the options ``segy`` (a job's ``segy`` node: ``cfg.segy``).
+
+    A store given as ``store`` must exist (it is what to train on). Otherwise the survey
+    is stored under :func:`store_folder` as ``<seismic name>-<digest>.zarr``, the digest
+    that of its record (:func:`facies.io.store.store_record`: fingerprints of the SEG-Y
+    file and the labels, the SEG-Y options, ``ignore_label``, the class names), and a
+    store is reused only when its record is the one the config gives now: another survey
+    of the same name, other header bytes, labels or classes make a store of their own.
+    ``data/<seismic name>.zarr`` (where ``facies ingest`` puts it) is reused when its
+    record matches too.
 
     Under DDP started by SLURM or torchrun every process runs the job: only the first
     (global rank 0) makes the store; the others wait until it exists (the store is
     renamed into place only when complete, so existing means whole).
     """
     synthetic = source_of(cfg) == SYNTHETIC_SOURCE and cfg.get("synthetic") is not None
-    store = Path(cfg.store) if cfg.get("store") else None
+    given = Path(cfg.store) if cfg.get("store") else None
     if synthetic:
-        _check_synthetic_cache(cfg, store)
-    if store is not None and store.exists():
-        return store
+        _check_synthetic_cache(cfg, given)
+    if given is not None:
+        return _given_store(cfg, given, segy, synthetic)
     if not cfg.get("seismic"):
         raise OptionError(
             "no survey to train on: give {store}=<survey.zarr> or {seismic}=<file.sgy> "
@@ -93,27 +121,141 @@ def prepare_store(cfg: DictConfig, segy: Mapping | DictConfig | None = None) -> 
             f"training on {cfg.seismic} needs facies labels: {{key}}=<labels.sgy|labels.npy>.",
             option="labels",
         )
-    if store is None:
-        store = Path("data") / f"{Path(cfg.seismic).stem}.zarr"
-        if store.exists():  # ingested by an earlier run
-            return store
-    if not is_primary_process():
-        return _wait_for_store(store, cfg)
-    if synthetic and not Path(cfg.seismic).exists():
-        from facies.sources.synthetic import make_synthetic_survey
+    seismic = Path(cfg.seismic)
+    primary = is_primary_process()
+    if synthetic and not seismic.exists():
+        if primary:
+            from facies.sources.synthetic import make_synthetic_survey
 
-        log.info("making the synthetic survey in %s (first use)", Path(cfg.seismic).parent)
-        params = _plain(cfg.synthetic)
-        make_synthetic_survey(Path(cfg.seismic).parent, **params)
-    store.parent.mkdir(parents=True, exist_ok=True)
+            log.info("making the synthetic survey in %s (first use)", seismic.parent)
+            make_synthetic_survey(seismic.parent, **_plain(cfg.synthetic))
+        else:
+            for path in _input_paths(cfg).values():
+                _wait_for(path, cfg, "the synthetic survey file")
+    _check_inputs(cfg)
+    options = _segy(cfg, segy)
+    fingerprints = FingerprintCache()
+    record = _record(cfg, options, fingerprints)
+    store = cache_path(cfg, record)
+    for candidate in (store_folder(cfg) / f"{seismic.stem}.zarr", store):
+        if candidate.exists() and not record_differences(read_record(candidate), record):
+            log.info("reusing the survey store %s (made from %s)", candidate, seismic)
+            return candidate
+    _say_why_not_reused(cfg, record, store)
+    if not primary:
+        return _wait_for(store, cfg, "the survey store")
+    log.info("storing %s as %s (first use with these inputs and options)", seismic, store)
     ingest_segy(
-        cfg.seismic,
+        seismic,
         store,
         labels=cfg.labels,
         ignore_label=cfg.get("ignore_label"),
         class_names=_plain(cfg.get("classes")),
-        **_segy(cfg, segy),
+        overwrite=store.exists(),  # at this name only a store of this record: a broken one
+        fingerprints=fingerprints,
+        record=record,
+        **options,
     )
+    return store
+
+
+def _say_why_not_reused(cfg: Mapping | DictConfig, record: dict[str, Any], store: Path) -> None:
+    """Log why the stores already made of a survey of this name are not used (the one
+    closest to this config: the fewest differences, then the newest)."""
+    stem = Path(cfg.seismic).stem
+    folder = store_folder(cfg)
+    others = [folder / f"{stem}.zarr", *folder.glob(f"{stem}-*.zarr")]
+    found = []
+    for other in others:
+        if other.is_dir() and other != store:
+            differ = record_differences(read_record(other), record)
+            found.append((len(differ), -other.stat().st_mtime, other, differ))
+    if found:
+        _, _, other, differ = min(found)
+        log.info(
+            "not reusing %s (%d store(s) of a survey named %s there): %s differ(s) from this "
+            "config's; the survey goes to %s",
+            other, len(found), stem, "; ".join(differ), store,
+        )  # fmt: skip
+
+
+def cache_path(cfg: Mapping | DictConfig, record: dict[str, Any]) -> Path:
+    """Where the survey of a data config without ``store`` is stored: its name says what
+    it was made from (the digest of its record), so two surveys never share one."""
+    return store_folder(cfg) / f"{Path(cfg.seismic).stem}-{record_digest(record)}.zarr"
+
+
+def survey_record(
+    cfg: Mapping | DictConfig,
+    segy: Mapping | DictConfig | None = None,
+    fingerprints: FingerprintCache | None = None,
+) -> dict[str, Any]:
+    """The store record (:func:`facies.io.store.store_record`) of a data config's survey."""
+    return _record(cfg, _segy(cfg, segy), fingerprints)
+
+
+def _input_paths(cfg: Mapping | DictConfig) -> dict[str, Path]:
+    """The input files a data config names (seismic, labels, and classes if a file)."""
+    paths = {"seismic": Path(cfg.seismic), "labels": Path(cfg.labels)}
+    classes = cfg.get("classes")
+    if isinstance(classes, str):
+        paths["classes"] = Path(classes)
+    return paths
+
+
+def _check_inputs(cfg: Mapping | DictConfig) -> None:
+    for key, path in _input_paths(cfg).items():
+        if not path.is_file():
+            what = "is a folder, not a file" if path.is_dir() else "does not exist"
+            raise OptionError(f"{{key}}={path} {what}; give the path of the file.", option=key)
+
+
+def _record(
+    cfg: Mapping | DictConfig, options: dict[str, Any], fingerprints: FingerprintCache | None
+) -> dict[str, Any]:
+    return store_record(
+        cfg.seismic,
+        labels=cfg.labels,
+        ignore_label=cfg.get("ignore_label"),
+        class_names=_plain(cfg.get("classes")),
+        fingerprints=fingerprints,
+        **options,
+    )
+
+
+def _given_store(
+    cfg: DictConfig, store: Path, segy: Mapping | DictConfig | None, synthetic: bool
+) -> Path:
+    """A store the config names: it must exist; with ``data=segy`` and a SEG-Y file
+    named too, it must have been made from that file, its labels and options."""
+    if not store.exists():
+        raise OptionError(
+            f"{{key}}={store} does not exist; give the path of a survey store made with "
+            "`facies ingest input=<survey.sgy> output=<store>`, or leave {key} out to train "
+            "on {seismic} (stored under data/ on first use).",
+            option="store",
+            others=("seismic",),
+        )
+    if synthetic or not cfg.get("seismic") or not cfg.get("labels"):
+        return store
+    found = read_record(store)
+    if found is None:
+        log.warning(
+            "%s records no inputs (made by an older facies): it is not checked against "
+            "%s; ingest it again to have it checked",
+            store, cfg.seismic,
+        )  # fmt: skip
+        return store
+    _check_inputs(cfg)
+    differ = record_differences(found, _record(cfg, _segy(cfg, segy), None))
+    if differ:
+        raise OptionError(
+            f"{{key}}={store} was not made from these inputs: {'; '.join(differ)} differ(s). "
+            "Leave {key} out to have facies store {seismic} with these options (a store of "
+            "its own under data/), or give the store made from them.",
+            option="store",
+            others=("seismic",),
+        )
     return store
 
 
@@ -136,27 +278,27 @@ def _check_synthetic_cache(cfg: DictConfig, store: Path | None) -> None:
             f"{where} holds a synthetic survey made with other settings than "
             f"{{key}}; delete {seismic.parent} to make it anew with these, or give "
             "them a folder of their own: {seismic}=<dir>/seismic.sgy "
-            "{labels}=<dir>/labels.sgy {classes}=<dir>/classes.json "
-            "{store}=<dir>/survey.zarr.",
+            "{labels}=<dir>/labels.sgy {classes}=<dir>/classes.json.",
             option="synthetic",
-            others=("seismic", "labels", "classes", "store"),
+            others=("seismic", "labels", "classes"),
         )
 
 
-def _wait_for_store(store: Path, cfg: DictConfig) -> Path:
-    """Wait, in a process other than rank 0, until rank 0 has made ``store``."""
+def _wait_for(store: Path, cfg: DictConfig, what: str = "the survey store") -> Path:
+    """Wait, in a process other than rank 0, until rank 0 has made ``store`` (``what``)."""
     rank = os.environ.get("RANK") or os.environ.get("SLURM_PROCID") or "?"
-    log.info("rank %s: waiting for rank 0 to make the survey store %s", rank, store)
+    log.info("rank %s: waiting for rank 0 to make %s %s", rank, what, store)
     start = time.monotonic()
     last_note = start
     while not store.exists():
         now = time.monotonic()
         if now - start > STORE_WAIT_S:
             raise ConfigError(
-                f"rank {rank} waited {now - start:.0f} s for rank 0 to make the survey store "
+                f"rank {rank} waited {now - start:.0f} s for rank 0 to make {what} "
                 f"{store}, and it is still missing (did rank 0 fail?); make it before the "
                 f"distributed run: `facies ingest input={cfg.seismic} labels={cfg.labels} "
-                f"output={store}` (after `facies synth` for the synthetic survey)."
+                f"output={store}` (after `facies synth` for the synthetic survey), and "
+                "name that store as the run's data.store."
             )
         if now - last_note >= 60:
             log.info("rank %s: still waiting for %s (%.0f s)", rank, store, now - start)

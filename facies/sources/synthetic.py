@@ -17,9 +17,8 @@ import logging
 import math
 import os
 import re
-import shutil
 import textwrap
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from facies.errors import ConfigError, OutputError
+from facies.io import outputs
 from facies.io.atomic import atomic_target
 from facies.io.segy.create import SegySpec, inline_block_writer
 from facies.io.segy.reader import PROGRESS_BYTES
@@ -253,7 +253,7 @@ def make_synthetic_survey(
     sections = np.zeros((2, nil, ns), dtype=np.float32)  # crossline section: amp, labels
     mid_il, mid_xl = nil // 2, nxl // 2
     big = nil * nxl * ns * 6 > PROGRESS_BYTES
-    with ExitStack() as stack:
+    with outputs.writing_to(out), _whole_or_nothing(paths), ExitStack() as stack:
         writers = {
             key: stack.enter_context(
                 inline_block_writer(paths[key], inlines, crosslines, ns, spec=spec, **geometry)
@@ -271,37 +271,99 @@ def make_synthetic_survey(
             if i0 <= mid_il < i1:
                 inline = (amplitude[mid_il - i0].copy(), labels[mid_il - i0].copy())
             bar.update(i1 - i0)
-    with atomic_target(paths["classes"]) as tmp:
-        tmp.write_text(json.dumps(geology.class_names, indent=2) + "\n")
-    if figure:
-        plot_sections(
-            paths["figure"], inline, (sections[0], sections[1].astype(np.int16)),
-            geology.class_names, (inlines[mid_il], crosslines[mid_xl]),
-        )  # fmt: skip
-    else:
+    with outputs.writing_to(out), _whole_or_nothing(paths):
+        with atomic_target(paths["classes"]) as tmp:
+            tmp.write_text(json.dumps(geology.class_names, indent=2) + "\n")
+        if figure:
+            plot_sections(
+                paths["figure"], inline, (sections[0], sections[1].astype(np.int16)),
+                geology.class_names, (inlines[mid_il], crosslines[mid_xl]),
+            )  # fmt: skip
+    if not figure:
         paths.pop("figure").unlink(missing_ok=True)  # a figure of an older survey would lie
     log.info("wrote a %s synthetic survey to %s", p.shape, out)
     return SyntheticSurvey(paths, p.shape, geology.class_names, [int(c) for c in counts])
 
 
 def _check_output(out: Path, paths: dict[str, Path], overwrite: bool, p: SynthParams) -> None:
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"output {out} is a file; give a folder for the synthetic survey.")
-    existing = [path.name for path in paths.values() if path.exists()]
+    """The output rule (:mod:`facies.io.outputs`) for a synthetic survey folder: files
+    are added to any folder, but ``overwrite`` replaces them only in a folder that holds
+    nothing but facies' files (a synthetic survey, its stores)."""
+    if (out.exists() or out.is_symlink()) and not out.is_dir():
+        raise OutputError(
+            f"output={out} is a file; give a folder for the synthetic survey (e.g. "
+            "output=data/synthetic)."
+        )
+    existing = [path.name for path in paths.values() if path.exists() or path.is_symlink()]
     if existing and not overwrite:
+        what = ", ".join(existing)
+        if is_synthetic_segy(paths["seismic"]):
+            what = f"a synthetic survey ({what})"
         raise OutputError(
-            f"{out} already holds a synthetic survey ({', '.join(existing)}); pass "
-            "overwrite=true to replace it, or choose another output folder."
+            f"output={out} already holds {what}; pass overwrite=true to replace a "
+            "synthetic survey made by facies, or choose another output= folder."
         )
-    out.mkdir(parents=True, exist_ok=True)
+    if existing:
+        foreign = _not_ours(out)
+        if foreign:
+            raise OutputError(
+                f"output={out} holds {', '.join(foreign[:3])}"
+                f"{' ...' if len(foreign) > 3 else ''}, not made by facies synth; "
+                "overwrite=true replaces only a folder holding nothing but a facies "
+                "synthetic survey: choose another output= folder."
+            )
+    outputs.ensure_writable(out, path=out)
     nil, nxl, ns = p.shape
-    need = 2 * 3600 + nil * nxl * (2 * 240 + ns * 6)
-    free = shutil.disk_usage(out).free
-    if need > free:
-        raise OutputError(
-            f"the survey needs {need / 2**30:.2f} GiB and {out} has {free / 2**30:.2f} GiB "
-            "free; choose a smaller size or another output folder."
-        )
+    outputs.check_space(out, 2 * 3600 + nil * nxl * (2 * 240 + ns * 6), path=out)
+
+
+def is_synthetic_segy(path: Path) -> bool:
+    """Whether ``path`` is a SEG-Y file of a facies synthetic survey (by its textual header)."""
+    from facies.io.segy.headers import decode_text
+
+    try:
+        with path.open("rb") as fh:
+            header = decode_text(fh.read(3200))
+    except OSError:
+        return False
+    return made_with(header, SynthParams()) is not None
+
+
+def _not_ours(out: Path) -> list[str]:
+    """Names in ``out`` that facies synth did not make (sorted): anything but the survey's
+    files (seismic.sgy and labels.sgy recognised by their textual header; classes.json
+    and sections.png only beside such a seismic.sgy), facies' temporary files and
+    survey stores."""
+    seismic_ours = is_synthetic_segy(out / FILES["seismic"])
+    foreign = []
+    for entry in sorted(out.iterdir()):
+        name = entry.name
+        if name in (FILES["seismic"], FILES["labels"]):
+            ours = entry.is_file() and not entry.is_symlink() and is_synthetic_segy(entry)
+        elif name in (FILES["classes"], FILES["figure"]):
+            ours = seismic_ours and entry.is_file() and not entry.is_symlink()
+        elif entry.is_dir() and not entry.is_symlink():
+            ours = outputs.is_facies_survey_store(entry) or any(
+                entry in outputs.temporaries(out / n) for n in FILES.values()
+            )
+        else:
+            ours = any(entry in outputs.temporaries(out / n) for n in FILES.values())
+        if not ours:
+            foreign.append(name)
+    return foreign
+
+
+@contextmanager
+def _whole_or_nothing(paths: dict[str, Path]):
+    """A full disk while the survey is written leaves none of its files (each is written
+    whole or not at all; this removes those already in place)."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno in outputs.DISK_FULL:
+            for path in paths.values():
+                path.unlink(missing_ok=True)
+        raise
 
 
 def plot_sections(

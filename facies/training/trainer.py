@@ -26,9 +26,43 @@ def train_config(overrides: Sequence[str] = ()) -> DictConfig:
     return compose("train", overrides)
 
 
+def stop_on_signal() -> Any:
+    """A callback that ends training at a batch boundary once the job received a stop
+    signal (:func:`facies.runtime.interruptible` with ``at_batch_end``).
+
+    Lightning stops its loops at the end of a batch after SIGTERM, but only for a signal
+    its own handler saw: one received before ``fit`` set it up (while the model moved to
+    the device, or the sanity check began) would be forgotten. This checks the job's
+    record of signals at the start of every batch and of every loop.
+    """
+    from lightning.pytorch.callbacks import Callback
+
+    from facies.runtime import raise_if_interrupted
+
+    def check(trainer) -> None:
+        if not trainer.received_sigterm:  # Lightning's loops stop for one it saw
+            raise_if_interrupted()
+
+    class StopOnSignal(Callback):
+        def on_fit_start(self, trainer, pl_module) -> None:
+            check(trainer)
+
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+            check(trainer)
+
+        def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, *_) -> None:
+            check(trainer)
+
+        def on_test_batch_start(self, trainer, pl_module, batch, batch_idx, *_) -> None:
+            check(trainer)
+
+    return StopOnSignal()
+
+
 def build_trainer(cfg: DictConfig, out: Path, callbacks: list) -> Any:
     """The configured Trainer, with precision and cuDNN autotuning chosen for the device,
-    a CSV logger in ``out/logs`` and checkpoints written atomically."""
+    a CSV logger in ``out/logs``, checkpoints written atomically, and a stop at the next
+    batch on SIGTERM (:func:`stop_on_signal`)."""
     import torch
     from lightning.pytorch.loggers import CSVLogger
 
@@ -43,7 +77,7 @@ def build_trainer(cfg: DictConfig, out: Path, callbacks: list) -> Any:
     logger = CSVLogger(out, name="logs", version="")
     return instantiate(
         trainer_cfg,
-        callbacks=callbacks,
+        callbacks=[*callbacks, stop_on_signal()],
         logger=logger,
         default_root_dir=out,
         plugins=[AtomicCheckpointIO()],  # a kill never leaves a torn last.ckpt

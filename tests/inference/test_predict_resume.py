@@ -17,10 +17,10 @@ from facies.inference import prediction_store as ps
 from facies.inference.predict import PredictOptions, predict_survey
 from facies.inference.reader import SurveyReader
 from facies.training.checkpoint import load_network
-from tests.helpers import CLASSES, facies, make_checkpoint
+from tests.helpers import CLASSES, FACIES_COMMAND, facies, make_checkpoint, source_env
 
 STATS = NormStats(-2000.0, 2000.0, 2000.0)
-ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+ONE_THREAD = source_env({**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
 
 
 def wait_for(condition, proc: subprocess.Popen, timeout: float = 120.0) -> None:
@@ -41,7 +41,7 @@ def test_killed_predict_leaves_no_output_and_resume_skips_finished_blocks(make_s
     common = [f"checkpoint={ckpt}", f"input={path}", "block_inlines=4", "batch_size=4",
               "directions=[inline,crossline]", "figure=false"]  # fmt: skip
     store, out = tmp_path / "p.zarr", tmp_path / "facies.sgy"
-    args = [shutil.which("facies"), "predict", *common, f"store={store}", f"output={out}"]
+    args = [*FACIES_COMMAND, "predict", *common, f"store={store}", f"output={out}"]
     proc = subprocess.Popen(args, cwd=tmp_path, env=ONE_THREAD, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     markers = ps.done_dir(store)
@@ -146,7 +146,7 @@ def test_a_store_without_a_fingerprint_is_refused(make_segy, tmp_path):
     from facies.io.store import ingest_segy
 
     ingest_segy(path, survey_store)  # a survey store given as store= by mistake
-    with pytest.raises(OutputError, match="records no prediction fingerprint"):
+    with pytest.raises(OutputError, match="is not a prediction store made by facies predict"):
         tiny_predict(path, survey_store, fingerprint=fingerprint_of(ckpt, path))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -14,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from facies.training.checkpoint import read_checkpoint
-from tests.helpers import TINY_TRAIN, facies
+from tests.helpers import FACIES_COMMAND, TINY_TRAIN, facies, source_env
 
-ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+ONE_THREAD = source_env({**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
 
 
 def logged_rows(run: Path) -> list[dict[str, str]]:
@@ -26,7 +25,7 @@ def logged_rows(run: Path) -> list[dict[str, str]]:
 
 def test_a_killed_training_resumes_from_its_last_checkpoint(tmp_path):
     killed = tmp_path / "killed"
-    args = [shutil.which("facies"), "train", *TINY_TRAIN, "trainer.max_epochs=50",
+    args = [*FACIES_COMMAND, "train", *TINY_TRAIN, "trainer.max_epochs=50",
             f"hydra.run.dir={killed}"]  # fmt: skip
     proc = subprocess.Popen(args, cwd=tmp_path, env=ONE_THREAD,
                             start_new_session=True, stdout=subprocess.PIPE,

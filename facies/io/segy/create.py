@@ -97,6 +97,7 @@ def create_segy(
     cdp_x: np.ndarray | None = None,
     cdp_y: np.ndarray | None = None,
     spec: SegySpec = SegySpec(),
+    trace_id: np.ndarray | int | None = None,
 ) -> Path:
     """Write ``cube`` (inline, crossline, sample) as a SEG-Y file, atomically.
 
@@ -107,6 +108,9 @@ def create_segy(
         live: (inline, crossline) mask; cells where it is False get no trace.
         cdp_x, cdp_y: (inline, crossline) coordinates, scaled by ``spec.coord_scalar``.
         spec: layout of the file.
+        trace_id: trace identification codes (bytes 29-30), one for every trace or an
+            (inline, crossline) array of them (2: dead, 1: seismic data); 0 (unknown)
+            where not given.
     """
     nil, nxl, ns = cube.shape
     if (len(inlines), len(crosslines)) != (nil, nxl):
@@ -124,6 +128,11 @@ def create_segy(
         il_idx, xl_idx = il_idx[order], xl_idx[order]
     geometry = _Geometry(np.asarray(inlines), np.asarray(crosslines), ns, cdp_x, cdp_y, spec)
     records = _records(geometry, il_idx, xl_idx, cube[il_idx, xl_idx], first_trace=0)
+    if trace_id is not None:
+        codes = np.broadcast_to(np.asarray(trace_id), (nil, nxl))[il_idx, xl_idx]
+        prefix = ">" if spec.endian == "big" else "<"
+        headers = records[:, : fields.TRACE_HEADER_SIZE]  # a view: writes go to records
+        _put(headers, fields.TRACE_IDENTIFICATION_CODE, codes, prefix)
     path = Path(path)
     with atomic_target(path) as tmp, tmp.open("wb") as fh:
         fh.write(_text_header(spec.text))

@@ -3,6 +3,10 @@
 The grid spans the smallest to the largest line number in steps of the greatest
 common step, so missing traces and irregular outlines become dead cells (``live``
 False) instead of being assumed away. Traces may come in any order.
+
+A cell is live when it holds a trace that its header does not flag dead (see
+:data:`facies.io.segy.scan.DEAD_TRACE_CODES`). All-zero traces are told apart only
+when the samples are decoded: the readers take them out of the live mask then.
 """
 
 from __future__ import annotations
@@ -36,18 +40,48 @@ class Grid:
     il_index: np.ndarray
     xl_index: np.ndarray
     sorting: str  # "inline", "crossline" or "unsorted"
+    #: Per kept trace: True where the trace header flags it dead (None: none is).
+    flagged_dead: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
         return len(self.inlines), len(self.crosslines)
 
     @property
+    def cells(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+    @property
+    def dead_flagged(self) -> int:
+        """Number of kept traces whose header flags them dead."""
+        return 0 if self.flagged_dead is None else int(np.count_nonzero(self.flagged_dead))
+
+    @property
+    def missing(self) -> int:
+        """Number of grid cells without a trace."""
+        return self.cells - len(self.traces)
+
+    @property
+    def trace_fraction(self) -> float:
+        """Share of the grid's cells that hold a trace, dead-flagged or not (geometry)."""
+        return len(self.traces) / self.cells
+
+    @property
     def live_fraction(self) -> float:
-        return len(self.traces) / (self.shape[0] * self.shape[1])
+        """Share of the grid's cells that hold a trace not flagged dead."""
+        return (len(self.traces) - self.dead_flagged) / self.cells
+
+    def trace_mask(self) -> np.ndarray:
+        """(inline, crossline) True where a cell holds a trace, dead-flagged or not."""
+        present = np.zeros(self.shape, dtype=bool)
+        present[self.il_index, self.xl_index] = True
+        return present
 
     def live_mask(self) -> np.ndarray:
+        """(inline, crossline) True where a cell holds a trace not flagged dead."""
         live = np.zeros(self.shape, dtype=bool)
-        live[self.il_index, self.xl_index] = True
+        keep = slice(None) if self.flagged_dead is None else ~self.flagged_dead
+        live[self.il_index[keep], self.xl_index[keep]] = True
         return live
 
     def is_dense_inline_order(self) -> bool:
@@ -96,6 +130,7 @@ def build_grid(
     offset_byte: int,
     offset: int | None = None,
     min_live_fraction: float = MIN_LIVE_FRACTION,
+    flagged_dead: np.ndarray | None = None,
 ) -> Grid:
     """Place every trace on an inline/crossline grid.
 
@@ -104,7 +139,9 @@ def build_grid(
         source: file name for messages.
         iline_byte, xline_byte, offset_byte: where the values came from, for messages.
         offset: keep only traces with this offset (prestack files).
-        min_live_fraction: refuse grids with fewer live cells than this (0 disables).
+        min_live_fraction: refuse grids with fewer cells holding a trace than this (0
+            disables). Traces flagged dead count here: this checks the geometry.
+        flagged_dead: one bool per trace of the file, True where its header flags it dead.
 
     Raises:
         GeometryError: several traces share an inline/crossline pair, the offset is
@@ -120,6 +157,7 @@ def build_grid(
                 f"present are {found[:20].tolist()}. Pick one of them."
             )
         traces, ilines, xlines, offsets = traces[keep], ilines[keep], xlines[keep], offsets[keep]
+        flagged_dead = None if flagged_dead is None else flagged_dead[keep]
     il0, il_step, nil, il_index = _axis(ilines)
     xl0, xl_step, nxl, xl_index = _axis(xlines)
     if nil * nxl > MAX_CELLS_PER_TRACE * len(traces):
@@ -133,7 +171,9 @@ def build_grid(
         )
     inlines = il0 + il_step * np.arange(nil, dtype=np.int64)
     crosslines = xl0 + xl_step * np.arange(nxl, dtype=np.int64)
-    grid = Grid(inlines, crosslines, traces, il_index, xl_index, _sorting(il_index, xl_index))
+    sorting = _sorting(il_index, xl_index)
+    flagged = None if flagged_dead is None else np.asarray(flagged_dead, dtype=bool)
+    grid = Grid(inlines, crosslines, traces, il_index, xl_index, sorting, flagged)
     _refuse_duplicates(grid, offsets, source, (iline_byte, xline_byte, offset_byte))
     _check_density(grid, source, min_live_fraction)
     return grid
@@ -170,7 +210,7 @@ def _refuse_duplicates(
 
 
 def _check_density(grid: Grid, source: str, min_live_fraction: float) -> None:
-    fraction = grid.live_fraction
+    fraction = grid.trace_fraction
     nil, nxl = grid.shape
     if fraction < min_live_fraction:
         raise GeometryOptionError(

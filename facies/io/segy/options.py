@@ -24,6 +24,7 @@ SEGY_OPTIONS = (
     "sample_interval",
     "domain",
     "min_live_fraction",
+    "zero_traces",
 )
 #: Where a job's config holds them.
 SEGY_NODE = "segy"

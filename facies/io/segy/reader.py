@@ -35,15 +35,18 @@ PROGRESS_BYTES = 256 * 2**20
 def open_segy(path: str | os.PathLike, **options: Any) -> xr.Dataset:
     """Read a post-stack 3-D SEG-Y file into a survey.
 
-    Geometry comes from the trace headers; traces may be in any order, and cells of
-    the inline/crossline grid without a trace are filled with ``DEAD_TRACE_FILL``
-    (0.0) and marked ``live=False``.
+    Geometry comes from the trace headers; traces may be in any order. Cells that are
+    not live are filled with ``DEAD_TRACE_FILL`` (0.0) and marked ``live=False``: cells
+    of the inline/crossline grid without a trace, traces flagged dead in their headers
+    (:data:`facies.io.segy.scan.DEAD_TRACE_CODES`) and, unless ``zero_traces="live"``,
+    traces whose samples are all zero.
 
     Args:
         path: the SEG-Y file.
         **options: passed to :func:`facies.io.segy.scan.scan_segy`: ``iline``,
             ``xline`` (header bytes, 189/193 by default), ``offset_byte``, ``offset``,
-            ``endian``, ``sample_interval``, ``domain``, ``min_live_fraction``.
+            ``endian``, ``sample_interval``, ``domain``, ``min_live_fraction``,
+            ``zero_traces``.
 
     Returns:
         Dataset with dims (inline, crossline, sample): float32 ``amplitude``, bool
@@ -54,7 +57,31 @@ def open_segy(path: str | os.PathLike, **options: Any) -> xr.Dataset:
     """
     scan = scan_segy(path, **options)
     amplitude = read_amplitude(scan)
-    return survey_from_scan(scan, amplitude)
+    live, zero = settle_live(amplitude, scan.grid.live_mask(), scan.zero_traces_dead)
+    return survey_from_scan(scan, amplitude, live=live, all_zero=int(np.count_nonzero(zero)))
+
+
+def settle_live(
+    block: np.ndarray, live: np.ndarray, zero_traces_dead: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """What is live in a decoded block, now that its samples are known.
+
+    Args:
+        block: (inlines, crosslines, samples) amplitudes, changed in place: cells that
+            are not live are set to ``DEAD_TRACE_FILL``.
+        live: (inlines, crosslines) live mask from the headers (``grid.live_mask()``).
+        zero_traces_dead: all-zero traces are not live (the ``zero_traces`` option).
+
+    Returns:
+        ``(live, zero)``: the live mask, and where a trace live by its header holds
+        only zeros (whatever the option, for the QC). NaN is not zero.
+    """
+    zero = live & ~block.any(axis=-1)
+    if zero_traces_dead:
+        live = live & ~zero
+    if not live.all():
+        block[~live] = DEAD_TRACE_FILL
+    return live, zero
 
 
 def read_amplitude(scan: SegyScan) -> np.ndarray:
@@ -101,9 +128,22 @@ def progress(scan: SegyScan, total: int, desc: str) -> tqdm:
     return tqdm(total=total, unit="trace", desc=desc, disable=not show, leave=False)
 
 
-def survey_from_scan(scan: SegyScan, amplitude: np.ndarray) -> xr.Dataset:
-    """Wrap an amplitude cube and a scan's geometry as a survey dataset."""
+def survey_from_scan(
+    scan: SegyScan,
+    amplitude: np.ndarray,
+    live: np.ndarray | None = None,
+    all_zero: int | None = None,
+) -> xr.Dataset:
+    """Wrap an amplitude cube and a scan's geometry as a survey dataset.
+
+    Args:
+        scan: the scanned file.
+        amplitude: its (inline, crossline, sample) cube.
+        live: the live mask; by default the headers' (``scan.grid.live_mask()``).
+        all_zero: number of all-zero traces, where the samples were read.
+    """
     layout, grid, hb = scan.layout, scan.grid, scan.header_bytes
+    live = grid.live_mask() if live is None else live
     fmt = SAMPLE_FORMATS[layout.format_code]
     unit = "ms" if scan.domain == "twt" else "m"
     sample_attrs = {"units": unit, "domain": scan.domain}
@@ -117,7 +157,7 @@ def survey_from_scan(scan: SegyScan, amplitude: np.ndarray) -> xr.Dataset:
     }
     data_vars = {
         AMPLITUDE: (DIMS, amplitude, {"dead_trace_fill": DEAD_TRACE_FILL}),
-        LIVE: ((INLINE, CROSSLINE), grid.live_mask()),
+        LIVE: ((INLINE, CROSSLINE), live),
     }
     attrs = {
         "source": str(layout.path.resolve()),
@@ -132,9 +172,15 @@ def survey_from_scan(scan: SegyScan, amplitude: np.ndarray) -> xr.Dataset:
         "xline_byte": hb.xline,
         "offset_byte": hb.offset,
         "coordinate_bytes": list(scan.coordinate_bytes),
-        "live_fraction": grid.live_fraction,
+        "live_fraction": float(live.mean()),
         "sample_interval": scan.sample_interval,
+        "live_traces": int(np.count_nonzero(live)),
+        "dead_flagged_traces": grid.dead_flagged,
+        "missing_traces": grid.missing,
+        "zero_traces": scan.zero_traces,
     }
+    if all_zero is not None:
+        attrs["all_zero_traces"] = all_zero
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 

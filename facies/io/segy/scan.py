@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from facies.errors import SegyFormatError, SegyFormatOptionError
+from facies.errors import OptionError, SegyFormatError, SegyFormatOptionError
 from facies.io.segy import fields
 from facies.io.segy import headers as th
 from facies.io.segy.geometry import MIN_LIVE_FRACTION, Grid, build_grid
@@ -24,6 +24,22 @@ log = logging.getLogger(__name__)
 
 #: Trace headers are read in spans of about this many bytes of file.
 HEADER_SPAN_BYTES = 64 * 2**20
+
+#: Trace identification codes (trace header bytes 29-30) of traces that are not live.
+#: SEG-Y rev 0, 1 and 2 agree on the small codes: -1 other, 0 unknown, 1 seismic data,
+#: 2 dead, 3 dummy, 4 time break, 5 uphole, 6 sweep, 7 timing, 8 water break, 9 and 10
+#: gun signatures, 11 and up sensor types (rev 2 adds more). A dead trace (2) holds no
+#: usable data by definition. A dummy trace (3) is a placeholder that holds no recorded
+#: data (padding of a gather or of a grid), so it is not live either. Every other code is
+#: read as data: post-stack files hold 0 or 1 almost always, and writers that fill the
+#: field with something else (segyio's test files hold garbage in it where they are
+#: misread) must not lose their traces.
+DEAD_TRACE_CODES = (2, 3)
+
+#: Values of the ``zero_traces`` option: all-zero traces are not live (``dead``, the
+#: default), or are read as data (``live``).
+ZERO_TRACES_DEAD, ZERO_TRACES_LIVE = "dead", "live"
+ZERO_TRACES = (ZERO_TRACES_DEAD, ZERO_TRACES_LIVE)
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,12 @@ class SegyScan:
     cdp_y: np.ndarray
     coordinate_bytes: tuple[int, int]
     text: str
+    #: What all-zero traces are (``ZERO_TRACES``); the readers apply it as they decode.
+    zero_traces: str = ZERO_TRACES_DEAD
+
+    @property
+    def zero_traces_dead(self) -> bool:
+        return self.zero_traces == ZERO_TRACES_DEAD
 
     def records(self, start: int = 0, stop: int | None = None) -> np.memmap:
         """Traces ``start:stop`` as a read-only memory map of (header, data) records."""
@@ -102,6 +124,7 @@ def scan_segy(
     sample_interval: float | None = None,
     domain: str = TWT,
     min_live_fraction: float = MIN_LIVE_FRACTION,
+    zero_traces: str = ZERO_TRACES_DEAD,
 ) -> SegyScan:
     """Read the headers of a SEG-Y file and build its geometry.
 
@@ -115,16 +138,29 @@ def scan_segy(
             required where the headers hold none.
         domain: name of the sample axis' physical coordinate, "twt" or "depth".
         min_live_fraction: refuse grids sparser than this (0 reads any grid).
+        zero_traces: "dead" (all-zero traces are not live) or "live"; the scan only
+            records it, the readers apply it where they decode the samples.
+
+    Traces whose identification code (bytes 29-30) is in ``DEAD_TRACE_CODES`` stay on
+    the grid (``grid.traces``: a SEG-Y written like this file keeps every trace) but are
+    not live (``grid.live_mask()``).
     """
     if domain not in DOMAINS:
         raise SegyFormatError(f"domain must be one of {DOMAINS}, not {domain!r}.")
+    if zero_traces not in ZERO_TRACES:
+        raise OptionError(
+            f"{{key}}={zero_traces!r} is not one of {', '.join(ZERO_TRACES)}: all-zero traces "
+            f"are either dead (not trained on, predicted as no-data; the default) or live.",
+            option="zero_traces",
+        )
     layout = read_layout(path, endian)
     header_bytes = HeaderBytes(iline, xline, offset_byte)
     coordinate_fields = [fields.COORDINATE_SCALAR, fields.CDP_X, fields.CDP_Y]
     coordinate_fields += [fields.SOURCE_X, fields.SOURCE_Y]
-    keys = [iline, xline, offset_byte, fields.SAMPLE_COUNT, *coordinate_fields]
-    values = read_fields(layout, list(dict.fromkeys(keys)))
+    keys = [iline, xline, offset_byte, fields.SAMPLE_COUNT, fields.TRACE_IDENTIFICATION_CODE]
+    values = read_fields(layout, list(dict.fromkeys([*keys, *coordinate_fields])))
     _check_sample_counts(layout, values[fields.SAMPLE_COUNT])
+    flagged_dead = np.isin(values[fields.TRACE_IDENTIFICATION_CODE], DEAD_TRACE_CODES)
     grid = build_grid(
         values[iline],
         values[xline],
@@ -135,7 +171,9 @@ def scan_segy(
         offset_byte=offset_byte,
         offset=offset,
         min_live_fraction=min_live_fraction,
+        flagged_dead=flagged_dead,
     )
+    _note_dead(layout, grid)
     cdp_x, cdp_y, coordinate_bytes = _coordinates(layout, values, grid)
     with open(layout.path, "rb") as fh:
         text = th.decode_text(fh.read(fields.TEXT_HEADER_SIZE))
@@ -152,7 +190,29 @@ def scan_segy(
         cdp_y=cdp_y,
         coordinate_bytes=coordinate_bytes,
         text=text,
+        zero_traces=zero_traces,
     )
+
+
+def _note_dead(layout: SegyLayout, grid: Grid) -> None:
+    """Say how many traces are flagged dead: they stay in the file but are not live."""
+    dead, total = grid.dead_flagged, len(grid.traces)
+    if not dead:
+        return
+    byte = fields.TRACE_IDENTIFICATION_CODE
+    codes = " or ".join(str(code) for code in DEAD_TRACE_CODES)
+    if dead == total:
+        log.warning(
+            "%s: every one of its %d traces is flagged dead (trace identification code %s, "
+            "bytes %d-%d): no trace is live, there is nothing to train on or predict",
+            layout.path, total, codes, byte, byte + 1,
+        )  # fmt: skip
+    else:
+        log.info(
+            "%s: %d of %d traces are flagged dead (trace identification code %s, bytes "
+            "%d-%d): they are not live",
+            layout.path, dead, total, codes, byte, byte + 1,
+        )  # fmt: skip
 
 
 def _check_sample_counts(layout: SegyLayout, counts: np.ndarray) -> None:

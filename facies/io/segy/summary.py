@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from facies.io.segy.fields import TRACE_IDENTIFICATION_CODE
 from facies.io.segy.formats import SAMPLE_FORMATS
-from facies.io.segy.scan import SegyScan
+from facies.io.segy.scan import DEAD_TRACE_CODES, SegyScan
 
 
 def _axis(values: np.ndarray) -> dict[str, int]:
@@ -31,6 +32,9 @@ def summarize(scan: SegyScan) -> dict[str, Any]:
         "sample_format": layout.format_code,
         "sample_format_name": SAMPLE_FORMATS[layout.format_code].name,
         "traces": layout.trace_count,
+        "dead_flagged_traces": grid.dead_flagged,
+        "grid_cells": grid.cells,
+        "missing_traces": grid.missing,
         "sorting": grid.sorting,
         "header_bytes": {"iline": hb.iline, "xline": hb.xline, "offset": hb.offset},
         "inline": _axis(grid.inlines),
@@ -57,7 +61,8 @@ def format_summary(summary: dict[str, Any], text: str | None = None) -> str:
         ("revision", summary["segy_revision"]),
         ("sample format", f"{summary['sample_format']} ({summary['sample_format_name']})"),
         ("endianness", summary["endian"]),
-        ("traces", f"{summary['traces']}"),
+        ("traces", _fmt_traces(summary)),
+        ("grid cells", f"{summary['grid_cells']}, {summary['missing_traces']} without a trace"),
         ("sorting", summary["sorting"]),
         (
             "inlines",
@@ -72,7 +77,11 @@ def format_summary(summary: dict[str, Any], text: str | None = None) -> str:
             f"{summary['samples']} x {summary['sample_interval']:g} {unit}, "
             f"first at {summary['first_sample']:g} {unit} ({summary['domain']})",
         ),
-        ("live fraction", f"{summary['live_fraction']:.1%}"),
+        (
+            "live fraction",
+            f"{summary['live_fraction']:.1%} of the grid: traces not flagged dead "
+            "(all-zero traces, known from the samples, are counted by facies ingest)",
+        ),
         ("x extent", _fmt_extent(summary["x_extent"], summary["coordinate_bytes"][0])),
         ("y extent", _fmt_extent(summary["y_extent"], summary["coordinate_bytes"][1])),
     ]
@@ -81,6 +90,16 @@ def format_summary(summary: dict[str, Any], text: str | None = None) -> str:
     if text:
         lines += ["", "textual header:", text]
     return "\n".join(lines)
+
+
+def _fmt_traces(summary: dict[str, Any]) -> str:
+    dead = summary["dead_flagged_traces"]
+    byte = TRACE_IDENTIFICATION_CODE
+    codes = " or ".join(str(code) for code in DEAD_TRACE_CODES)
+    return (
+        f"{summary['traces']}, {dead} flagged dead (trace identification code {codes}, "
+        f"bytes {byte}-{byte + 1}: not live)"
+    )
 
 
 def _fmt_extent(extent: list[float] | None, byte: int) -> str:

@@ -2,16 +2,18 @@
 
 Textual, binary and trace headers are copied byte for byte; only the sample-format
 code (bytes 3225-3226) changes, to IEEE float (5) for float values or 2-byte
-integer (3) for integer values such as facies labels. The file is written to a
+integer (3) for integer values such as facies labels, and the last card of the
+textual header carries facies' mark (:func:`facies.io.outputs.mark_textual_header`),
+by which ``overwrite`` knows the file for facies' own. The file is written to a
 temporary file beside ``out``, checked, synced and renamed, so a failure leaves
-nothing at ``out``.
+nothing at ``out``; where it may be written follows :mod:`facies.io.outputs`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ import numpy as np
 import xarray as xr
 
 from facies.errors import FaciesError, OutputError
+from facies.io import outputs
 from facies.io.atomic import atomic_target
 from facies.io.segy.fields import BIN_FIELD_SIZE, BIN_FORMAT, TRACE_HEADER_SIZE
 from facies.io.segy.formats import IEEE_FLOAT, INT16, SAMPLE_FORMATS, encode
@@ -35,6 +38,7 @@ def write_segy_like(
     out: str | os.PathLike,
     *,
     overwrite: bool = False,
+    inputs: Iterable[str | os.PathLike | None] = (),
     **options: Any,
 ) -> Path:
     """Write ``values`` as a SEG-Y file with the template's headers.
@@ -45,8 +49,10 @@ def write_segy_like(
             :func:`facies.io.open_segy` reads it). Integer values are written as
             2-byte integers, anything else as 4-byte IEEE floats. Dead cells
             (no trace in the template) are not written.
-        out: the new file; never the template itself.
-        overwrite: replace an existing ``out``.
+        out: the new file; never the template itself, nor any of ``inputs``.
+        overwrite: replace an existing ``out`` if facies wrote it (its textual header
+            carries facies' mark); anything else is refused.
+        inputs: other inputs of the run, which ``out`` must not be (or hold).
         **options: geometry options for reading the template (``iline``, ``xline``,
             ``endian``, ...), as for :func:`facies.io.open_segy`.
 
@@ -55,8 +61,8 @@ def write_segy_like(
     """
     out = Path(out)
     scan = scan_segy(template, **options)
-    _check_target(scan, out, overwrite)
     cube, code = _prepare_values(values, scan)
+    _check_target(scan, out, overwrite, inputs, code)
     return _write_atomic(scan, lambda il, xl: cube[il, xl], code, out)
 
 
@@ -67,6 +73,8 @@ def write_segy_streamed(
     *,
     integer: bool,
     overwrite: bool = False,
+    inputs: Iterable[str | os.PathLike | None] = (),
+    key: str = "output",
 ) -> Path:
     """Like :func:`write_segy_like`, with values fetched block by block (bounded memory).
 
@@ -76,15 +84,20 @@ def write_segy_streamed(
             (k of them, in the template's trace order).
         out: the new file.
         integer: write 2-byte integers (labels) instead of IEEE floats.
-        overwrite: replace an existing ``out``.
+        overwrite: replace an existing ``out`` if facies wrote it.
+        inputs: other inputs of the run, which ``out`` must not be (or hold).
+        key: the option that named ``out``, for messages.
     """
     out = Path(out)
-    _check_target(scan, out, overwrite)
-    return _write_atomic(scan, values_at, INT16 if integer else IEEE_FLOAT, out)
+    code = INT16 if integer else IEEE_FLOAT
+    _check_target(scan, out, overwrite, inputs, code, key)
+    return _write_atomic(scan, values_at, code, out, key)
 
 
-def _write_atomic(scan: SegyScan, values_at: Callable, code: int, out: Path) -> Path:
-    with atomic_target(out) as tmp:
+def _write_atomic(
+    scan: SegyScan, values_at: Callable, code: int, out: Path, key: str = "output"
+) -> Path:
+    with outputs.writing_to(out, key), atomic_target(out) as tmp:
         expected = _write(scan, values_at, code, tmp)
         size = tmp.stat().st_size
         if size != expected:
@@ -93,16 +106,34 @@ def _write_atomic(scan: SegyScan, values_at: Callable, code: int, out: Path) -> 
     return out
 
 
-def _check_target(scan: SegyScan, out: Path, overwrite: bool) -> None:
+def output_size(scan: SegyScan, code: int) -> int:
+    """Bytes of a SEG-Y file written like ``scan``'s template in sample format ``code``."""
+    layout = scan.layout
+    sample_bytes = SAMPLE_FORMATS[code].size
+    return layout.first_trace_offset + layout.trace_count * (
+        TRACE_HEADER_SIZE + layout.samples_per_trace * sample_bytes
+    )
+
+
+def _check_target(
+    scan: SegyScan,
+    out: Path,
+    overwrite: bool,
+    inputs: Iterable[str | os.PathLike | None] = (),
+    code: int = INT16,
+    key: str = "output",
+) -> None:
+    """The output rule (:func:`facies.io.outputs.prepare_output`), the template an input."""
     template = scan.layout.path
-    if out.resolve() == template.resolve() or (out.exists() and out.samefile(template)):
-        raise OutputError(
-            f"{out}: refusing to overwrite the template {template}; choose another output."
-        )
-    if out.exists() and not overwrite:
-        raise OutputError(f"{out} exists; remove it or pass overwrite=True.")
-    if not out.parent.is_dir():
-        raise OutputError(f"{out}: folder {out.parent} does not exist; create it first.")
+    outputs.prepare_output(
+        out,
+        kind=outputs.FILE,
+        overwrite=overwrite,
+        inputs=(template, *inputs),
+        key=key,
+        need_bytes=output_size(scan, code),
+        replaceable="facies SEG-Y file",
+    )
     if len(scan.grid.traces) != scan.layout.trace_count:
         raise FaciesError(
             f"{template}: only {len(scan.grid.traces)} of {scan.layout.trace_count} traces lie "
@@ -149,6 +180,7 @@ def _write(scan: SegyScan, values_at: Callable, code: int, target: Path) -> int:
     )
     with layout.path.open("rb") as src:
         head = bytearray(src.read(layout.first_trace_offset))
+    outputs.mark_textual_header(head)
     head[BIN_FORMAT - 1 : BIN_FORMAT - 1 + BIN_FIELD_SIZE] = code.to_bytes(
         BIN_FIELD_SIZE, layout.endian, signed=True
     )

@@ -8,6 +8,7 @@ import segyio
 
 from facies.errors import FaciesError, OutputError
 from facies.io import open_segy, write_segy_like
+from facies.io.outputs import is_facies_segy
 from facies.io.segy import writer as segy_writer
 from facies.names import AMPLITUDE, LIVE
 
@@ -35,7 +36,9 @@ def test_round_trip_keeps_headers_and_values(make_segy, tmp_path, sorting, endia
     head_in, headers_in, _ = split(template.read_bytes(), 8, 4)
     head_out, headers_out, _ = split(out.read_bytes(), 8, 4)
     assert headers_out == headers_in
-    assert head_out[:3224] == head_in[:3224] and head_out[3226:] == head_in[3226:]
+    assert head_out[:3120] == head_in[:3120]  # the textual header but its last card
+    assert head_out[3200:3224] == head_in[3200:3224] and head_out[3226:] == head_in[3226:]
+    assert is_facies_segy(out) and not is_facies_segy(template)  # facies' mark, card 40
     assert int.from_bytes(head_out[3224:3226], endian) == 5  # IEEE float now
 
     back = open_segy(out)
@@ -62,25 +65,37 @@ def test_output_opens_in_segyio_with_the_same_geometry(segyio_data, tmp_path):
         assert list(a.ilines) == list(b.ilines) and list(a.xlines) == list(b.xlines)
         np.testing.assert_allclose(b.samples, a.samples)
         np.testing.assert_allclose(segyio.tools.cube(b), segyio.tools.cube(a) / 10, rtol=1e-6)
-        assert a.text[0] == b.text[0]
+        assert a.text[0][:3120] == b.text[0][:3120]  # the last card holds facies' mark
+    assert is_facies_segy(out)  # EBCDIC there
 
 
 def test_refuses_to_overwrite_its_template(make_segy):
     template = make_segy()
     before = template.read_bytes()
-    with pytest.raises(OutputError, match="refusing to overwrite the template"):
+    with pytest.raises(OutputError, match="an input of this run"):
         write_segy_like(template, np.zeros((5, 4, 8)), template, overwrite=True)
     assert template.read_bytes() == before
 
 
 def test_existing_output_needs_overwrite(make_segy, tmp_path):
     template, out = make_segy(), tmp_path / "out.sgy"
-    out.write_bytes(b"keep me")
-    with pytest.raises(OutputError, match="overwrite=True"):
+    write_segy_like(template, np.ones((5, 4, 8)), out)
+    with pytest.raises(OutputError, match="overwrite=true"):
         write_segy_like(template, np.zeros((5, 4, 8)), out)
-    assert out.read_bytes() == b"keep me"
-    write_segy_like(template, np.zeros((5, 4, 8)), out, overwrite=True)
-    assert open_segy(out)[AMPLITUDE].shape == (5, 4, 8)
+    assert open_segy(out)[AMPLITUDE].values.min() == 1
+    write_segy_like(template, np.zeros((5, 4, 8)), out, overwrite=True)  # facies' own: replaced
+    assert open_segy(out)[AMPLITUDE].values.max() == 0
+
+
+def test_overwrite_never_replaces_a_file_facies_did_not_write(make_segy, tmp_path):
+    template, out = make_segy(), tmp_path / "out.sgy"
+    out.write_bytes(b"keep me")
+    other = make_segy("other.sgy")  # a SEG-Y of the user's, not written by facies
+    before = other.read_bytes()
+    for target in (out, other):
+        with pytest.raises(OutputError, match="not made by facies"):
+            write_segy_like(template, np.zeros((5, 4, 8)), target, overwrite=True)
+    assert out.read_bytes() == b"keep me" and other.read_bytes() == before
 
 
 def test_wrong_shape_names_the_expected_one(make_segy, tmp_path):
