@@ -23,7 +23,7 @@ SEGY_JOBS = frozenset({"info", "ingest", "predict", "gradflow", "train", "evalua
 #: ``labels``, ...) that library errors name: under ``data.`` in the jobs that train or
 #: score on a data config, at the top level elsewhere (``facies ingest ignore_label=``).
 DATA_PREFIX = {"train": "data.", "evaluate": "data.", "inspect": "data."}
-#: Old spellings of the SEG-Y options (facies <= 0.2): ``iline=9`` in info, ingest,
+#: Old spellings of the SEG-Y options (facies 0.1): ``iline=9`` in info, ingest,
 #: predict and gradflow, ``data.segy.iline=9`` in train, evaluate and inspect.
 LEGACY_SEGY_PREFIXES = ("", "data.segy.")
 
@@ -47,10 +47,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help", "help"):
         print(usage())
         return 0
-    if args[0] == "--version":
+    if "--version" in args:  # `facies --version` and `facies <job> --version` alike
         from facies import __version__
 
         print(f"facies {__version__}")
+        return 0
+    if args[0] == "--completion":
+        shell = args[1] if len(args) > 1 else "bash"
+        if shell != "bash":
+            print(f"facies: --completion {shell}: only bash is supported.", file=sys.stderr)
+            return 2
+        print(completion_script())
         return 0
     name, overrides = args[0], args[1:]
     if name not in JOBS:
@@ -60,6 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if {"-h", "--help"} & set(overrides) and "--hydra-help" not in overrides:
+        from facies.jobs.help import job_help
+
+        print(job_help(name))
+        return 0
     renamed = legacy_spellings(name, overrides)
     if renamed:
         print(f"facies {name}: error: {renamed}", file=sys.stderr)
@@ -135,6 +147,30 @@ def error_text(name: str, err: FaciesError, cfg=None) -> str:
     return str(err)
 
 
+#: Flags after which Hydra runs no job (and some take the next word as their value, which an
+#: inserted ``hydra.job.name=`` would become).
+NO_JOB_FLAGS = frozenset({"-i", "--info", "-sc", "--shell-completion", "--hydra-help"})
+
+
+def completion_script() -> str:
+    """Bash completion for ``facies``: job names first, then each job's options, answered
+    by Hydra's own completion of that job (``eval "$(facies --completion bash)"``)."""
+    jobs = " ".join(JOBS)
+    return f"""_facies_completion()
+{{
+    local cur="${{COMP_WORDS[COMP_CWORD]}}"
+    if [ "$COMP_CWORD" -eq 1 ]; then
+        COMPREPLY=($(compgen -W "{jobs} --help --version" -- "$cur"))
+        return
+    fi
+    local job="${{COMP_WORDS[1]}}"
+    local rest="${{COMP_LINE#*"$job"}}"
+    local line="facies-$job$rest"
+    COMPREPLY=($(COMP_LINE="$line" COMP_POINT=${{#line}} facies "$job" -sc query=bash 2>/dev/null))
+}}
+complete -o nospace -F _facies_completion facies"""
+
+
 def with_job_name(args: Sequence[str], name: str) -> list[str]:
     """``args`` with ``hydra.job.name=<name>`` among the overrides, unless one is there.
 
@@ -143,6 +179,8 @@ def with_job_name(args: Sequence[str], name: str) -> list[str]:
     """
     args = list(args)
     if any(a.lstrip("+~").startswith("hydra.job.name=") for a in args):
+        return args
+    if set(args) & NO_JOB_FLAGS:  # Hydra answers these without running the job
         return args
     first = next((k for k, a in enumerate(args) if "=" in a and not a.startswith("-")), len(args))
     return [*args[:first], f"hydra.job.name={name}", *args[first:]]
@@ -181,6 +219,7 @@ def run_job(name: str, overrides: Sequence[str]) -> int:
         job = JOBS[name]
         status = error = None
         record = None
+        runtime.route_library_logs()  # Lightning's messages once, in Hydra's format
         try:
             if not validated or HydraConfig.get().mode.name == "MULTIRUN":
                 validate(name, cfg)  # each job of a sweep: its own values

@@ -53,6 +53,17 @@ def config_source() -> str:
     )
 
 
+def config_root() -> Any:
+    """The folder of the configs (a :class:`importlib.resources.abc.Traversable`), to read
+    their YAML text as written (comments included)."""
+    source = config_source()
+    if source.startswith("pkg://"):
+        from importlib.resources import files
+
+        return files(source.removeprefix("pkg://"))
+    return Path(source)
+
+
 def compose(job: str, overrides: Sequence[str] = (), return_hydra_config: bool = False) -> Any:
     """The config of ``job`` (``conf/<job>.yaml``) with command-line ``overrides``, as the
     ``facies`` command would compose it (without running the job)."""
@@ -291,3 +302,40 @@ def interruptible(
         raise stop from None
     finally:
         _at_batch_end -= bool(at_batch_end)
+
+
+# -------------------------------------------------------------------------- logging
+
+#: Libraries that attach console handlers of their own when imported before logging is set
+#: up: their messages would show twice (their format and Hydra's).
+LIBRARY_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning")
+#: Messages that advertise rather than inform.
+ADVERTS = ("\N{ELECTRIC LIGHT BULB} Tip:",)
+
+
+class _NoAdverts:
+    """A logging filter that drops library advertisements."""
+
+    def filter(self, record) -> bool:
+        return not str(record.getMessage()).startswith(ADVERTS)
+
+
+def route_library_logs() -> None:
+    """Send Lightning's log records through the root logger only (Hydra's console and log
+    file format), once each, without its advertising tips."""
+    import logging
+    import warnings
+
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            if isinstance(handler, logging.StreamHandler) and not isinstance(
+                handler, logging.FileHandler
+            ):
+                logger.removeHandler(handler)
+        logger.propagate = True
+    # a deprecation inside Lightning itself (torch's pytree API), not the user's to act on
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    for handler in logging.getLogger().handlers:  # filters of a logger skip its children
+        if not any(isinstance(f, _NoAdverts) for f in handler.filters):
+            handler.addFilter(_NoAdverts())
