@@ -157,7 +157,7 @@ def is_facies_prediction_store(path: str | os.PathLike) -> bool:
     return attrs is not None and PREDICTION_STORE_MARK in attrs
 
 
-def _text_encoding(head: bytes) -> str:
+def text_encoding(head: bytes) -> str:
     """``cp037`` (EBCDIC) or ``latin-1``: the one the textual header reads plainer in."""
     from facies.io.segy.layout import plain_characters
 
@@ -168,7 +168,7 @@ def _text_encoding(head: bytes) -> str:
 def mark_textual_header(head: bytearray) -> None:
     """Write facies' mark into the last card of a 3200-byte textual header (in place,
     in the header's own encoding, EBCDIC or ASCII)."""
-    encoding = _text_encoding(bytes(head[:TEXT_HEADER_BYTES]))
+    encoding = text_encoding(bytes(head[:TEXT_HEADER_BYTES]))
     line = SEGY_MARK_LINE[:CARD].ljust(CARD).encode(encoding)
     head[TEXT_HEADER_BYTES - CARD : TEXT_HEADER_BYTES] = line
 
@@ -183,7 +183,7 @@ def is_facies_segy(path: str | os.PathLike) -> bool:
         return False
     if len(head) < TEXT_HEADER_BYTES:
         return False
-    card = head[-CARD:].decode(_text_encoding(head))
+    card = head[-CARD:].decode(text_encoding(head))
     return SEGY_MARK in card
 
 

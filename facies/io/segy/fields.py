@@ -67,6 +67,10 @@ BIN_SAMPLE_COUNT = 3221
 BIN_FORMAT = 3225
 #: SEG-Y revision: major number in this byte, minor in the next (one byte each).
 BIN_REVISION = 3501
+#: SEG-Y rev 2 byte-order word (bytes 3297-3300): 16909060 (0x01020304) as the file stores
+#: its integers, so a reader tells little- from big-endian files.
+BIN_BYTE_ORDER = 3297
+BYTE_ORDER_WORD = 0x01020304
 #: Fixed-length-trace flag (1: every trace has the binary header's sample count).
 BIN_FIXED_LENGTH = 3503
 #: Number of 3200-byte extended textual headers (-1: variable, ended by a stanza).

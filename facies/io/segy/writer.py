@@ -23,7 +23,18 @@ import xarray as xr
 from facies.errors import FaciesError, OutputError
 from facies.io import outputs
 from facies.io.atomic import atomic_target
-from facies.io.segy.fields import BIN_FIELD_SIZE, BIN_FORMAT, TRACE_HEADER_SIZE
+from facies.io.segy.fields import (
+    BIN_BYTE_ORDER,
+    BIN_FIELD_SIZE,
+    BIN_FORMAT,
+    BIN_SAMPLE_COUNT,
+    BYTE_ORDER_WORD,
+    CARD,
+    CARDS,
+    SAMPLE_COUNT,
+    TEXT_HEADER_SIZE,
+    TRACE_HEADER_SIZE,
+)
 from facies.io.segy.formats import IEEE_FLOAT, INT16, SAMPLE_FORMATS, encode
 from facies.io.segy.reader import BLOCK_BYTES
 from facies.io.segy.scan import SegyScan, scan_segy
@@ -75,6 +86,7 @@ def write_segy_streamed(
     overwrite: bool = False,
     inputs: Iterable[str | os.PathLike | None] = (),
     key: str = "output",
+    text: list[str] | None = None,
 ) -> Path:
     """Like :func:`write_segy_like`, with values fetched block by block (bounded memory).
 
@@ -87,18 +99,25 @@ def write_segy_streamed(
         overwrite: replace an existing ``out`` if facies wrote it.
         inputs: other inputs of the run, which ``out`` must not be (or hold).
         key: the option that named ``out``, for messages.
+        text: lines that say what the file holds (:func:`textual_header`); the template's
+            textual header is kept below them. None keeps the template's text as it is.
     """
     out = Path(out)
     code = INT16 if integer else IEEE_FLOAT
     _check_target(scan, out, overwrite, inputs, code, key)
-    return _write_atomic(scan, values_at, code, out, key)
+    return _write_atomic(scan, values_at, code, out, key, text)
 
 
 def _write_atomic(
-    scan: SegyScan, values_at: Callable, code: int, out: Path, key: str = "output"
+    scan: SegyScan,
+    values_at: Callable,
+    code: int,
+    out: Path,
+    key: str = "output",
+    text: list[str] | None = None,
 ) -> Path:
     with outputs.writing_to(out, key), atomic_target(out) as tmp:
-        expected = _write(scan, values_at, code, tmp)
+        expected = _write(scan, values_at, code, tmp, text)
         size = tmp.stat().st_size
         if size != expected:
             raise OutputError(f"{out}: wrote {size} bytes where {expected} were expected.")
@@ -171,7 +190,31 @@ def _prepare_values(values: np.ndarray | xr.DataArray, scan: SegyScan) -> tuple[
     return values, IEEE_FLOAT
 
 
-def _write(scan: SegyScan, values_at: Callable, code: int, target: Path) -> int:
+def textual_header(template_text: bytes, lines: list[str]) -> bytes:
+    """A 3200-byte textual header: ``lines`` (what the file holds) as the first cards, the
+    template's own cards after them as far as they fit, in the template's encoding (EBCDIC
+    or ASCII), each card starting ``C nn``. facies' mark goes into the last card."""
+    encoding = outputs.text_encoding(template_text)
+    old = template_text.decode(encoding)
+    cards = [f"C{k + 1:2d} {line}" for k, line in enumerate(lines)]
+    room = CARDS - len(cards) - 1
+    template_cards = [old[i : i + CARD].rstrip() for i in range(0, len(old), CARD)]
+    template_cards = [c for c in template_cards if c.strip() and not c.strip().startswith(
+        ("C40 END", "C40 FACIES", "C 40"))]  # fmt: skip
+    if room > 1 and template_cards:
+        cards.append(f"C{len(cards) + 1:2d} ---- the input's textual header:")
+        for card in template_cards[: room - 1]:
+            body = card[3:].strip() if card[:1] == "C" else card.strip()
+            cards.append(f"C{len(cards) + 1:2d} {body}")
+    text = "".join(card[:CARD].ljust(CARD) for card in cards).ljust(TEXT_HEADER_SIZE)
+    head = bytearray(text.encode(encoding, errors="replace"))
+    outputs.mark_textual_header(head)
+    return bytes(head)
+
+
+def _write(
+    scan: SegyScan, values_at: Callable, code: int, target: Path, text: list[str] | None = None
+) -> int:
     layout, grid = scan.layout, scan.grid
     ns = layout.samples_per_trace
     fmt = SAMPLE_FORMATS[code]
@@ -180,10 +223,18 @@ def _write(scan: SegyScan, values_at: Callable, code: int, target: Path) -> int:
     )
     with layout.path.open("rb") as src:
         head = bytearray(src.read(layout.first_trace_offset))
+    if text is not None:
+        head[:TEXT_HEADER_SIZE] = textual_header(bytes(head[:TEXT_HEADER_SIZE]), text)
     outputs.mark_textual_header(head)
-    head[BIN_FORMAT - 1 : BIN_FORMAT - 1 + BIN_FIELD_SIZE] = code.to_bytes(
-        BIN_FIELD_SIZE, layout.endian, signed=True
-    )
+
+    def put(byte: int, value: int, size: int = BIN_FIELD_SIZE) -> None:
+        head[byte - 1 : byte - 1 + size] = value.to_bytes(size, layout.endian, signed=True)
+
+    put(BIN_FORMAT, code)
+    put(BIN_SAMPLE_COUNT, ns)  # what the traces hold, whatever the template said
+    if layout.endian == "little":  # rev 2's byte-order word, so readers can tell
+        put(BIN_BYTE_ORDER, BYTE_ORDER_WORD, 4)
+    sample_count = ns.to_bytes(2, layout.endian, signed=False)
     step = max(1, BLOCK_BYTES // out_dtype.itemsize)
     with target.open("wb") as fh:
         fh.write(head)
@@ -193,6 +244,10 @@ def _write(scan: SegyScan, values_at: Callable, code: int, target: Path) -> int:
             records = scan.records(start, stop)
             block["header"] = records["header"]
             del records
+            # byte 115 says what the trace holds (templates have been seen to say otherwise)
+            block["header"][:, SAMPLE_COUNT - 1 : SAMPLE_COUNT + 1] = np.frombuffer(
+                sample_count, dtype=np.uint8
+            )
             samples = values_at(grid.il_index[start:stop], grid.xl_index[start:stop])
             block["data"] = encode(samples, code, layout.endian)
             fh.write(block.tobytes())
