@@ -23,6 +23,7 @@ import xarray as xr
 from facies.errors import FaciesError, OutputError
 from facies.io import outputs
 from facies.io.atomic import atomic_target
+from facies.io.conventions import facies_names
 from facies.io.segy.fields import (
     BIN_BYTE_ORDER,
     BIN_FIELD_SIZE,
@@ -38,7 +39,7 @@ from facies.io.segy.fields import (
 from facies.io.segy.formats import IEEE_FLOAT, INT16, SAMPLE_FORMATS, encode
 from facies.io.segy.reader import BLOCK_BYTES
 from facies.io.segy.scan import SegyScan, scan_segy
-from facies.names import CROSSLINE, INLINE, SAMPLE
+from facies.names import CROSSLINE, INLINE
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,9 @@ def _check_target(
 def _prepare_values(values: np.ndarray | xr.DataArray, scan: SegyScan) -> tuple[np.ndarray, int]:
     expected = (*scan.grid.shape, scan.layout.samples_per_trace)
     if isinstance(values, xr.DataArray):
+        # segysak's (iline, xline, samples), MDIO's (..., time) or any order: facies' names,
+        # transposed; dims it cannot map are refused (never written transposed)
+        values = facies_names(values)
         for name, axis in ((INLINE, scan.grid.inlines), (CROSSLINE, scan.grid.crosslines)):
             if name in values.coords and not np.array_equal(values[name].values, axis):
                 raise FaciesError(
@@ -170,8 +174,6 @@ def _prepare_values(values: np.ndarray | xr.DataArray, scan: SegyScan) -> tuple[
                     f"{values[name].values[-1]}, {values[name].size}) differ from the "
                     f"template's ({axis[0]}..{axis[-1]}, {axis.size})."
                 )
-        if set(values.dims) == {INLINE, CROSSLINE, SAMPLE}:
-            values = values.transpose(INLINE, CROSSLINE, SAMPLE)
         values = values.values
     values = np.asarray(values)
     if values.shape != expected:
