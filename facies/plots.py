@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -111,28 +112,82 @@ def confusion_figure(confmat: np.ndarray, class_names: list[str], path: Path) ->
     return path
 
 
+@dataclass(frozen=True)
+class SectionAxes:
+    """What a section's axes are: line numbers across, time or depth (with units) down.
+
+    Attributes:
+        lateral_label: e.g. ``"crossline"`` (an inline section shows crossline numbers).
+        lateral: the number of each trace of the section.
+        vertical_label: e.g. ``"TWT (ms)"`` or ``"depth (m)"``.
+        vertical: the time or depth of each sample.
+    """
+
+    lateral_label: str
+    lateral: np.ndarray
+    vertical_label: str
+    vertical: np.ndarray
+
+    @classmethod
+    def of(cls, survey, direction: str = "inline") -> SectionAxes:
+        """The axes of an inline (or crossline) section of an xarray survey."""
+        from facies.names import CROSSLINE, DEPTH, INLINE, SAMPLE, TWT
+
+        across = CROSSLINE if direction == INLINE else INLINE
+        for name, label in ((TWT, "TWT (ms)"), (DEPTH, "depth (m)")):
+            if name in survey.coords:
+                return cls(across, np.asarray(survey[across].values), label,
+                           np.asarray(survey[name].values))  # fmt: skip
+        ns = survey.sizes[SAMPLE]
+        return cls(across, np.asarray(survey[across].values), "sample", np.arange(ns))
+
+    def extent(self, width: int, height: int) -> list[float]:
+        """``imshow`` extent of a (height x width) image on these axes (cell centres on
+        the numbers); falls back to indices where the image and the axes differ in size."""
+        lateral = self.lateral if len(self.lateral) == width else np.arange(width)
+        vertical = self.vertical if len(self.vertical) == height else np.arange(height)
+
+        def edges(values: np.ndarray) -> tuple[float, float]:
+            step = float(values[1] - values[0]) if len(values) > 1 else 1.0
+            return float(values[0]) - step / 2, float(values[-1]) + step / 2
+
+        left, right = edges(lateral)
+        top, bottom = edges(vertical)
+        return [left, right, bottom, top]
+
+
+def _label(ax, axes: SectionAxes | None, first: bool) -> None:
+    ax.set_xlabel(axes.lateral_label if axes else "trace")
+    if first:
+        ax.set_ylabel(axes.vertical_label if axes else "sample")
+
+
 def section_figure(
     seismic: np.ndarray,
     panels: dict[str, np.ndarray],
     class_names: list[str],
     title: str,
     path: Path,
+    axes_info: SectionAxes | None = None,
 ) -> Path:
-    """A section (samples x traces) beside label panels (truth, prediction, ...)."""
+    """A section (samples x traces) beside label panels (truth, prediction, ...), on line
+    numbers and time/depth (``axes_info``), one colour per class as in every figure."""
     n = len(class_names)
     cmap = class_colormap(n)
     fig = figure((4.2 * (1 + len(panels)), 4.6))
     axes = fig.subplots(1, 1 + len(panels))
     clip = seismic_clip(seismic)
-    axes[0].imshow(seismic, cmap=SEISMIC_CMAP, vmin=-clip, vmax=clip, aspect="auto")
+    extent = axes_info.extent(seismic.shape[1], seismic.shape[0]) if axes_info else None
+    axes[0].imshow(seismic, cmap=SEISMIC_CMAP, vmin=-clip, vmax=clip, aspect="auto",
+                   extent=extent)  # fmt: skip
     axes[0].set_title("seismic")
     for ax, (name, labels) in zip(axes[1:], panels.items(), strict=True):
         shown = np.ma.masked_less(labels, 0)
-        image = ax.imshow(shown, cmap=cmap, vmin=-0.5, vmax=n - 0.5, aspect="auto")
+        image = ax.imshow(shown, cmap=cmap, vmin=-0.5, vmax=n - 0.5, aspect="auto",
+                          extent=extent)  # fmt: skip
         ax.set_title(name)
-    for ax in axes:
-        ax.set_xlabel("trace")
-    axes[0].set_ylabel("sample")
+    for k, ax in enumerate(axes):
+        _label(ax, axes_info, k == 0)
     bar = fig.colorbar(image, ax=list(axes), ticks=range(n), fraction=0.025)
     bar.ax.set_yticklabels(class_names)
     fig.suptitle(title)
@@ -178,25 +233,32 @@ def curves_figure(metrics_csv: Path, path: Path) -> Path | None:
 
 
 def prediction_figure(
-    rows: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
+    rows: list[tuple],
     class_names: list[str],
     path: Path,
 ) -> Path:
-    """One row per section: seismic | predicted facies | confidence (max probability)."""
+    """One row per section: seismic | predicted facies | confidence (max probability).
+    A row is ``(title, seismic, facies, confidence)`` or the same with a
+    :class:`SectionAxes` last (line numbers and time/depth on the axes)."""
     n = len(class_names)
     cmap = class_colormap(n)
     fig = figure((13, 4.2 * len(rows)))
     axes = fig.subplots(len(rows), 3, squeeze=False)
-    for (title, seismic, facies, confidence), (a, b, c) in zip(rows, axes, strict=True):
+    for row, (a, b, c) in zip(rows, axes, strict=True):
+        title, seismic, facies, confidence = row[:4]
+        info = row[4] if len(row) > 4 else None
+        extent = info.extent(seismic.shape[1], seismic.shape[0]) if info else None
         clip = seismic_clip(seismic)
-        a.imshow(seismic, cmap=SEISMIC_CMAP, vmin=-clip, vmax=clip, aspect="auto")
+        a.imshow(seismic, cmap=SEISMIC_CMAP, vmin=-clip, vmax=clip, aspect="auto", extent=extent)
         a.set_title(f"{title}: seismic")
         classes = b.imshow(np.ma.masked_less(facies, 0), cmap=cmap, vmin=-0.5, vmax=n - 0.5,
-                           aspect="auto")  # fmt: skip
+                           aspect="auto", extent=extent)  # fmt: skip
         b.set_title("facies")
-        shown = c.imshow(confidence, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+        shown = c.imshow(confidence, cmap="viridis", vmin=0, vmax=1, aspect="auto",
+                         extent=extent)  # fmt: skip
         c.set_title("confidence")
-        a.set_ylabel("sample")
+        for k, ax in enumerate((a, b, c)):
+            _label(ax, info, k == 0)
         bar = fig.colorbar(classes, ax=b, ticks=range(n), fraction=0.046)
         bar.ax.set_yticklabels(class_names)
         fig.colorbar(shown, ax=c, fraction=0.046)

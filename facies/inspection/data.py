@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from facies.errors import ConfigError
+from facies.plots import SectionAxes
 
 
 @dataclass
@@ -41,6 +42,7 @@ class InspectionData:
         class_names: facies names.
         ignore_index: mask value of unlabelled samples.
         sample_interval: ms (or m) per sample, 0 when unknown.
+        axes: line numbers and time/depth of the shown section, for its figures.
     """
 
     section: Sections
@@ -50,6 +52,7 @@ class InspectionData:
     class_names: list[str]
     ignore_index: int
     sample_interval: float = 0.0
+    axes: SectionAxes | None = None
 
 
 def _pad(image: Tensor, mask: Tensor, multiple: int, ignore_index: int) -> tuple[Tensor, Tensor]:
@@ -174,6 +177,7 @@ def inspection_data(
             ignore,
             [f"{direction} {numbers[position]}"],
         ),
+        axes=SectionAxes.of(survey, direction),
         probe_train=inline_sections(train_rows),
         probe_test=inline_sections(test_rows),
         erf_sections=inline_sections(erf_rows),

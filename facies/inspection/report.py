@@ -51,6 +51,7 @@ def write_report(inspection: Inspection, out: str | Path) -> Path:
         data.class_names,
         section.names[0],
         figures / "section.png",
+        data.axes,
     )
     summary_figure(inspection, out / "summary.png")
     field_figure(inspection, figures / "receptive_fields.png")

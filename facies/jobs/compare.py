@@ -90,7 +90,8 @@ def run(cfg: DictConfig) -> list[dict]:
     _write_tables(rows, out)
     names = list(hp["class_names"])
     plots.section_figure(section["seismic"], {"truth": section["truth"], **panels}, names,
-                         f"test inline {section['inline']}", out / "compare.png")  # fmt: skip
+                         f"test {section['title']}", out / "compare.png",
+                         section["axes"])  # fmt: skip
     print((out / "compare.md").read_text())
     print(f"run folder: {out}")
     return rows

@@ -101,10 +101,30 @@ def test_section(
     return {
         "inline": int(held.inlines[split.start + len(split) // 2]),
         "test_set": name,
+        "title": _title(held, split.start + len(split) // 2),
         "seismic": batch["image"][0, 0, :ns, :nxl].cpu().numpy(),
         "truth": np.where(unlabelled, -1, mask[:ns, :nxl]),
         "prediction": np.where(unlabelled, -1, predicted[:ns, :nxl]),
+        "axes": _axes(datamodule, name, held),
     }
+
+
+def _axes(datamodule: SurveyDataModule, name: str, held) -> plots.SectionAxes:
+    """Crossline numbers (an inline section of the volume layout; trace positions along a
+    stacked section) across, time or depth down."""
+    survey = datamodule.tests.get(name, datamodule.survey)
+    axes = plots.SectionAxes.of(survey, "inline")
+    if getattr(held, "titles", None):  # a stack of labelled sections: positions along it
+        width = held.volume.shape[1]
+        return plots.SectionAxes("trace along the section", np.arange(width),
+                                 axes.vertical_label, axes.vertical)  # fmt: skip
+    return axes
+
+
+def _title(held, row: int) -> str:
+    """A held-out stack row's name (sections layout), else its inline number."""
+    titles = getattr(held, "titles", None)
+    return titles[row] if titles else f"inline {int(held.inlines[row])}"
 
 
 def _section(module: FaciesModule, datamodule: SurveyDataModule, path: Path) -> None:
@@ -115,8 +135,9 @@ def _section(module: FaciesModule, datamodule: SurveyDataModule, path: Path) -> 
         section["seismic"],
         {"truth": section["truth"], "prediction": section["prediction"]},
         list(module.hparams.class_names),
-        f"{where}test inline {section['inline']}",
+        f"{where}test {section['title']}",
         path,
+        section["axes"],
     )
 
 
