@@ -160,3 +160,58 @@ def wait_for_path(pattern: str, cwd: Path, proc: subprocess.Popen, timeout: floa
             proc.communicate()
             pytest.fail(f"no {pattern} under {cwd} after {timeout} s")
         time.sleep(0.05)
+
+
+def survey_module(n_inlines: int, n_crosslines: int = 16, n_samples: int = 64, **kw):
+    """A :class:`~facies.data.datamodule.SurveyDataModule` on a small synthetic survey of
+    ``n_inlines`` inlines, set up (default: 64 x 64 patches, the U-Net's size multiple 8)."""
+    from facies.data.datamodule import SurveyDataModule
+    from facies.sources.synthetic import synthetic_dataset
+
+    survey = synthetic_dataset(n_inlines=n_inlines, n_crosslines=n_crosslines, n_samples=n_samples)
+    options = {"patch": (64, 64), "stride": (32, 32), "size_multiple": 8, **kw}
+    dm = SurveyDataModule(survey, **options)
+    dm.setup()
+    return dm
+
+
+def batch_keys(batches) -> set[tuple[int, int, int, int, int]]:
+    """(kind, section, lateral, sample, width) of every patch of ``batches``."""
+    keys = set()
+    for batch in batches:
+        width = batch["image"].shape[-1]
+        columns = [batch[k].tolist() for k in ("kind", "section", "lateral", "sample")]
+        rows = zip(*columns, strict=True)
+        keys |= {(*row, width) for row in rows}
+    return keys
+
+
+#: A sparse synthetic survey for `facies train`: labels (and traces) only on 3 inlines
+#: and 3 crosslines of a 64 x 48 grid (the sections layout, chosen automatically).
+TINY_SPARSE = [
+    "data.synthetic.n_inlines=64",
+    "data.synthetic.n_crosslines=48",
+    "data.synthetic.n_samples=32",
+    "data.synthetic.labelled_inlines=3",
+    "data.synthetic.labelled_crosslines=3",
+    "data.patch=[16,16]",
+    "data.stride=[16,16]",
+]
+
+
+def sparse_store(folder: Path, shape=(64, 48, 32), inlines=3, crosslines=3, **kw) -> Path:
+    """A store of a synthetic survey whose SEG-Y holds only ``inlines`` labelled inlines
+    and ``crosslines`` labelled crosslines (or ``lines=N`` 2-D lines, read at bytes 9/21)."""
+    from facies.io.store import ingest_segy
+    from facies.sources.synthetic import make_synthetic_survey
+
+    nil, nxl, ns = shape
+    made = make_synthetic_survey(
+        folder, n_inlines=nil, n_crosslines=nxl, n_samples=ns, figure=False,
+        labelled_inlines=inlines, labelled_crosslines=crosslines, **kw,
+    )  # fmt: skip
+    options = {"iline": 9, "xline": 21} if kw.get("lines") else {}
+    return ingest_segy(
+        made.paths["seismic"], folder / "survey.zarr", labels=made.paths["labels"],
+        class_names=made.paths["classes"], **options,
+    )  # fmt: skip

@@ -134,11 +134,13 @@ def test_the_wheel_ships_its_configs(tmp_path):
 
 
 def test_ingest_writes_a_store_and_prints_its_qc(make_segy, tmp_path):
+    from facies.io.store import open_survey
+
     path = make_segy()
     run = facies("ingest", f"input={path}", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "5 inlines 10..14 x 4 crosslines 20..23" in run.stdout
-    assert (tmp_path / "data" / "cube.zarr" / "qc.json").is_file()
+    assert "qc" in open_survey(tmp_path / "data" / "cube.zarr").attrs  # the QC is in the store
     again = facies("ingest", f"input={path}", cwd=tmp_path)
     assert again.returncode == 2 and "overwrite" in again.stderr
 

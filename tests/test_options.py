@@ -229,7 +229,8 @@ def test_the_data_base_holds_only_what_every_source_shares():
     base = _own_keys(CONF / "base" / "data.yaml")
     assert base == {
         "splits", "patch", "stride", "directions", "test_directions", "batch_size",
-        "trace_batch_size", "augmentation", "mask_nonfinite",
+        "trace_batch_size", "augmentation", "mask_nonfinite", "patches_per_epoch", "layout",
+        "sections",
     }  # fmt: skip
     assert not (CONF / "data" / "base.yaml").exists()  # not selectable as data=<name>
 

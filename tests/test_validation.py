@@ -25,6 +25,8 @@ GROUPS = {
     "model": ["unet", "unet_residual", "lstm"],
     "trainer": ["auto", "cpu", "gpu", "ddp"],
     "scheduler": ["cosine", "none"],
+    "logger": ["csv", "tensorboard", "mlflow", "wandb", "many", "none"],
+    "callbacks": ["default", "early_stopping", "lr_monitor"],
 }
 
 

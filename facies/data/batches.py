@@ -6,7 +6,7 @@ trace batches (:mod:`facies.data.traces`); it owns what both share.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -38,6 +38,8 @@ class ShardedBatches:
     (``rank``, ``world_size``); rows a rank repeats only to keep batch counts equal are
     masked with the ignore value, so they add nothing to the loss or the metrics.
     Subclasses say how rows become a batch (:meth:`cut`) and which entry is augmented.
+    ``draw`` limits a training epoch to that many rows, drawn afresh each epoch
+    (``data.patches_per_epoch``); ``stream`` picks an independent random stream.
     """
 
     #: The batch entry that amplitude scaling and noise apply to.
@@ -53,13 +55,15 @@ class ShardedBatches:
         seed: int,
         rank: int,
         world_size: int,
+        draw: int | None = None,
+        stream: int = 0,
     ) -> None:
         self.volume, self.batch_size, self.shuffle = volume, batch_size, shuffle
         self.augmentation = augmentation or {}
         #: Lightning calls ``sampler.set_epoch`` each epoch, as for a DistributedSampler
         #: (and, as on a DataLoader, reads ``batch_sampler``: batching is ours).
         self.batch_sampler = None
-        self.sampler = Shard(n_rows, rank, world_size, shuffle, seed)
+        self.sampler = Shard(n_rows, rank, world_size, shuffle, seed, draw=draw, stream=stream)
 
     def __len__(self) -> int:
         return -(-self.sampler.per_rank // self.batch_size)
@@ -90,3 +94,61 @@ class ShardedBatches:
                     self.key,
                 )
             yield batch
+
+
+def budget_shares(budget: int | None, sizes: Sequence[int]) -> list[int | None]:
+    """Split an epoch's budget of rows over groups of ``sizes`` rows, in proportion to
+    their sizes (largest remainders, so the shares add up to the budget; None: all rows)."""
+    total = sum(sizes)
+    if budget is None or budget >= total:
+        return [None] * len(sizes)
+    exact = [budget * n / total for n in sizes]
+    shares = [int(x) for x in exact]
+    for i in sorted(range(len(sizes)), key=lambda i: exact[i] - shares[i], reverse=True):
+        if sum(shares) >= budget:
+            break
+        shares[i] += 1
+    return shares
+
+
+class EpochSetter:
+    """The ``sampler`` of :class:`InterleavedBatches`: Lightning's ``set_epoch`` reaches
+    every part's shard."""
+
+    def __init__(self, parts: Sequence[ShardedBatches]) -> None:
+        self.parts = parts
+
+    def set_epoch(self, epoch: int) -> None:
+        for part in self.parts:
+            part.sampler.set_epoch(epoch)
+
+    @property
+    def epoch(self) -> int:
+        return self.parts[0].sampler.epoch
+
+
+class InterleavedBatches:
+    """Training batches of several groups of patches of different sizes (inline patches,
+    and crossline patches narrowed to a small training block), a batch holding one
+    group's patches; the groups' batches are interleaved in an order drawn from
+    (seed, epoch), the same on every rank. Each group is sharded on its own, so every
+    rank runs as many batches of each group (DDP needs equal counts)."""
+
+    def __init__(self, parts: Sequence[ShardedBatches], seed: int) -> None:
+        self.parts = [part for part in parts if len(part)]
+        self.seed = seed
+        self.batch_sampler = None
+        self.sampler = EpochSetter(self.parts)
+
+    def __len__(self) -> int:
+        return sum(len(part) for part in self.parts)
+
+    def __iter__(self) -> Iterator[dict]:
+        if not self.parts:
+            return
+        epoch = self.sampler.epoch
+        slots = np.concatenate([np.full(len(p), i) for i, p in enumerate(self.parts)])
+        order = np.random.default_rng([self.seed, epoch, len(self.parts)]).permutation(slots)
+        streams = [iter(part) for part in self.parts]
+        for i in order:
+            yield next(streams[i])

@@ -11,6 +11,7 @@ import lightning as L
 import numpy as np
 import xarray as xr
 
+from facies.data.batches import InterleavedBatches, budget_shares
 from facies.data.memory import (
     BYTES_PER_SAMPLE,
     USABLE_SHARE,
@@ -20,8 +21,8 @@ from facies.data.memory import (
 )
 from facies.data.normalization import NormStats, estimate_stats, normalize
 from facies.data.patches import PatchBatches
-from facies.data.splits import InlineRange, make_splits
-from facies.data.tiling import SECTION_DIRECTIONS, PatchTable, patch_table, section_table
+from facies.data.splits import InlineRange, make_splits, resolve_gap
+from facies.data.tiling import SECTION_DIRECTIONS, PatchTable, section_table, training_tables
 from facies.data.traces import TraceBatches
 from facies.data.volume import LABEL_DTYPE, Volume
 from facies.errors import ConfigError, OptionError, TrainingError
@@ -31,6 +32,35 @@ log = logging.getLogger(__name__)
 
 #: Inlines are read into the in-memory volume about this many bytes at a time.
 READ_BLOCK_BYTES = 64 * 2**20
+
+
+def epoch_budget(patches_per_epoch: int | str | None) -> int | None:
+    """``data.patches_per_epoch``: a positive integer, or ``all``/None (every patch)."""
+    if patches_per_epoch is None or patches_per_epoch == "all":
+        return None
+    if (
+        isinstance(patches_per_epoch, bool)
+        or not isinstance(patches_per_epoch, int)
+        or (patches_per_epoch < 1)
+    ):
+        raise ConfigError(
+            f"data.patches_per_epoch={patches_per_epoch!r}: must be a positive integer or all, "
+            "e.g. data.patches_per_epoch=2048."
+        )
+    return patches_per_epoch
+
+
+def check_stride(patch: tuple[int, int], stride: tuple[int, int]) -> None:
+    """Refuse a stride larger than the patch: the samples or traces between two patches
+    would never be trained on."""
+    for axis, name in enumerate(("samples", "traces")):
+        if not 1 <= stride[axis] <= patch[axis]:
+            raise ConfigError(
+                f"data.stride={list(stride)} with data.patch={list(patch)}: the stride in "
+                f"{name} ({stride[axis]}) must lie in 1..{patch[axis]} (the patch's), or "
+                f"{name} between patches are never trained on; e.g. "
+                f"data.stride=[{min(stride[0], patch[0])},{min(stride[1], patch[1])}]."
+            )
 
 
 @dataclass(frozen=True)
@@ -107,7 +137,8 @@ class SurveyDataModule(L.LightningDataModule):
         patch: (samples, traces) of a training patch.
         stride: (samples, traces) between patch starts.
         batch_size: patches per training batch; sections per evaluation batch.
-        splits: ``{"fractions": {...}}`` or ``{"ranges": {...}}`` for make_splits.
+        splits: ``{"fractions": {...}}`` or ``{"ranges": {...}}`` for make_splits, and
+            ``gap`` (``auto`` or inlines) between the training and the held-out blocks.
         size_multiple: the model needs heights and widths divisible by this.
         directions: section directions for training patches.
         augmentation: ``{"enabled", "amplitude_scale", "noise"}``.
@@ -122,6 +153,10 @@ class SurveyDataModule(L.LightningDataModule):
             (``inline``, ``crossline``); validation is always scored on inline sections.
         mask_nonfinite: leave NaN and infinite amplitude samples out of the loss and the
             metrics (their amplitude set to 0); by default a survey holding any is refused.
+        patches_per_epoch: the epoch's budget: training patches drawn afresh from the whole
+            training table each epoch (seeded by seed and epoch), or None/``all`` for every
+            patch. A trace model draws as many traces as these patches span
+            (``patches_per_epoch * patch[1]``).
     """
 
     def __init__(
@@ -141,6 +176,7 @@ class SurveyDataModule(L.LightningDataModule):
         tests: dict[str, xr.Dataset] | None = None,
         test_directions: tuple[str, ...] | list[str] | str = ("inline",),
         mask_nonfinite: bool = False,
+        patches_per_epoch: int | str | None = None,
     ) -> None:
         super().__init__()
         if consumes not in (SECTIONS, TRACES):
@@ -161,20 +197,26 @@ class SurveyDataModule(L.LightningDataModule):
                 f"size multiple); use data.patch=[{padded[0]},{padded[1]}]."
             )
         self.stride = tuple(int(v) for v in stride)
+        check_stride(self.patch, self.stride)
+        self.patches_per_epoch = epoch_budget(patches_per_epoch)
         self.batch_size, self.seed = batch_size, seed
         self.size_multiple = size_multiple
         self.directions = tuple(directions)
         self.augmentation = dict(augmentation or {})
         nil = survey.sizes["inline"]
         splits = dict(splits or {})
+        self.gap = resolve_gap(splits.get("gap"), nil, self.patch[1])
         self.splits: dict[str, InlineRange] = make_splits(
-            nil, splits.get("fractions"), splits.get("ranges"), gap=math.ceil(self.patch[1] / 2)
+            nil, splits.get("fractions"), splits.get("ranges"), self.gap, self.patch[1]
         )
         self.norm_stats = NormStats(**norm_stats) if norm_stats else None
         self.tests = self._check_tests(dict(tests or {}))
         self.test_directions = _check_test_directions(test_directions)
         self.volume: Volume | None = None
         self.tables: dict[str, PatchTable] = {}
+        #: The training patches as (table, patch size) groups (crossline patches are
+        #: narrower when the training block has fewer inlines than the patch width).
+        self.train_groups: list[tuple[PatchTable, tuple[int, int]]] = []
         self.held_out: dict[str, HeldOut] = {}
 
     def _check_tests(self, tests: dict[str, xr.Dataset]) -> dict[str, xr.Dataset]:
@@ -235,9 +277,12 @@ class SurveyDataModule(L.LightningDataModule):
             del amplitude
         self.volume = self._volume(self.survey)
         _, nxl, ns = self.volume.shape
-        self.tables["train"] = self._labelled(
-            patch_table(self.splits["train"], nxl, ns, self.patch, self.stride, self.directions)
-        )
+        groups = training_tables(
+            self.splits["train"], nxl, ns, self.patch, self.stride, self.directions,
+            self.size_multiple,
+        )  # fmt: skip
+        self.train_groups = self._labelled(groups)
+        self.tables["train"] = _concat([table for table, _ in self.train_groups])
         sets = {
             name: (self.survey, self.volume, self.splits[name])
             for name in ("val", "test")
@@ -260,10 +305,15 @@ class SurveyDataModule(L.LightningDataModule):
                 sections,
             )
             self.tables[name] = table
+        budget = self.patches_per_epoch
         log.info(
-            "splits %s; %d training patches; test sets %s scored on %s sections",
+            "splits %s (gap %d inlines); %d training patches (%s), %s an epoch; test sets %s "
+            "scored on %s sections",
             {k: (v.start, v.stop) for k, v in self.splits.items()},
+            self.gap,
             len(self.tables["train"]),
+            ", ".join(f"{len(t)} of {s[0]}x{s[1]}" for t, s in self.train_groups),
+            "all" if budget is None or budget >= len(self.tables["train"]) else budget,
             {n: self._test_shape(n) for n in self.test_names},
             " and ".join(self.test_directions),
         )
@@ -345,16 +395,22 @@ class SurveyDataModule(L.LightningDataModule):
         m = self.size_multiple
         return math.ceil(ns / m) * m, math.ceil(nxl / m) * m
 
-    def _labelled(self, table: PatchTable) -> PatchTable:
+    def _labelled(
+        self, groups: list[tuple[PatchTable, tuple[int, int]]]
+    ) -> list[tuple[PatchTable, tuple[int, int]]]:
         """Drop patches without one labelled sample (sparse interpretations)."""
-        keep = np.zeros(len(table), dtype=bool)
-        for start in range(0, len(table), 256):
-            rows = np.arange(start, min(start + 256, len(table)))
-            mask = self.volume.cut(table, rows, self.patch)["mask"]
-            keep[rows] = (mask != IGNORE_INDEX).flatten(1).any(1).cpu().numpy()
-        if not keep.any():
+        kept = []
+        for table, size in groups:
+            keep = np.zeros(len(table), dtype=bool)
+            for start in range(0, len(table), 256):
+                rows = np.arange(start, min(start + 256, len(table)))
+                mask = self.volume.cut(table, rows, size)["mask"]
+                keep[rows] = (mask != IGNORE_INDEX).flatten(1).any(1).cpu().numpy()
+            if keep.any():
+                kept.append((table.subset(keep), size))
+        if not kept:
             raise ConfigError("no training patch holds a labelled sample; check the labels.")
-        return table.subset(keep)
+        return kept
 
     def class_weights(self) -> list[float]:
         """Inverse-frequency class weights from the training region's labels (mean 1)."""
@@ -378,7 +434,9 @@ class SurveyDataModule(L.LightningDataModule):
             return 0, 1
         return int(trainer.global_rank), int(trainer.world_size)
 
-    def _batches(self, name: str, train: bool) -> PatchBatches | TraceBatches | ChainedBatches:
+    def _batches(
+        self, name: str, train: bool
+    ) -> PatchBatches | TraceBatches | ChainedBatches | InterleavedBatches:
         rank, world = self._shard()
         shard = {"seed": self.seed, "rank": rank, "world_size": world}
         traces = self.consumes == TRACES
@@ -387,7 +445,7 @@ class SurveyDataModule(L.LightningDataModule):
             if traces:
                 live = np.asarray(self.survey[LIVE].values)
                 region = self.splits["train"]
-                return TraceBatches(
+                batches = TraceBatches(
                     self.volume,
                     region,
                     live,
@@ -397,9 +455,28 @@ class SurveyDataModule(L.LightningDataModule):
                     aug,
                     **shard,
                 )
-            return PatchBatches(
-                self.volume, self.tables["train"], self.patch, self.batch_size, True, aug, **shard
-            )
+                if self.patches_per_epoch is not None:  # the traces the patches would span
+                    batches.sampler.draw = self.patches_per_epoch * self.patch[1]
+                return batches
+            sizes = [len(table) for table, _ in self.train_groups]
+            draws = budget_shares(self.patches_per_epoch, sizes)
+            parts = [
+                PatchBatches(
+                    self.volume,
+                    table,
+                    size,
+                    self.batch_size,
+                    True,
+                    aug,
+                    **shard,
+                    draw=draw,
+                    stream=k,
+                )
+                for k, ((table, size), draw) in enumerate(
+                    zip(self.train_groups, draws, strict=True)
+                )
+            ]
+            return parts[0] if len(parts) == 1 else InterleavedBatches(parts, self.seed)
         if name not in self.held_out:
             raise ConfigError(f"the splits have no {name} block: {list(self.splits)}.")
         held = self.held_out[name]
@@ -422,7 +499,7 @@ class SurveyDataModule(L.LightningDataModule):
         ]
         return parts[0] if len(parts) == 1 else ChainedBatches(parts)
 
-    def train_dataloader(self) -> PatchBatches | TraceBatches:
+    def train_dataloader(self) -> PatchBatches | TraceBatches | InterleavedBatches:
         return self._batches("train", True)
 
     def val_dataloader(self) -> PatchBatches | TraceBatches | ChainedBatches:
@@ -448,3 +525,10 @@ def _check_test_directions(directions: tuple[str, ...] | list[str] | str) -> tup
             "benchmark's protocol)."
         )
     return directions
+
+
+def _concat(tables: list[PatchTable]) -> PatchTable:
+    if len(tables) == 1:
+        return tables[0]
+    fields = PatchTable.__dataclass_fields__
+    return PatchTable(*(np.concatenate([getattr(t, f) for t in tables]) for f in fields))

@@ -23,10 +23,13 @@ class PatchBatches(ShardedBatches):
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,
+        draw: int | None = None,
+        stream: int = 0,
     ) -> None:
         super().__init__(
-            volume, len(table), batch_size, shuffle, augmentation, seed, rank, world_size
-        )
+            volume, len(table), batch_size, shuffle, augmentation, seed, rank, world_size,
+            draw, stream,
+        )  # fmt: skip
         self.table, self.size = table, size
 
     def cut(self, rows: np.ndarray, rng: np.random.Generator | None) -> dict:

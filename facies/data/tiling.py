@@ -8,6 +8,7 @@ padded past the end (amplitude 0, label = ignore value) when patches are cut.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ CROSSLINE_SECTION = 1
 
 #: Section directions, by name (the values of ``directions`` settings).
 SECTION_DIRECTIONS = ("inline", "crossline")
+
+log = logging.getLogger(__name__)
 
 
 def tile_starts(length: int, size: int, stride: int) -> np.ndarray:
@@ -118,3 +121,74 @@ def section_table(
     size = (math.ceil(n_samples / multiple) * multiple, math.ceil(width / multiple) * multiple)
     # a tile as large as the padded section, so each section is one patch
     return patch_table(region, n_crosslines, n_samples, size, size, (direction,)), size
+
+
+def crossline_width(block: int, width: int, multiple: int) -> int:
+    """The lateral size (inlines) of training crossline patches in a training block of
+    ``block`` inlines: the patch width ``width`` when it fits, else the largest multiple of
+    the model's size ``multiple`` that does (0: none fits)."""
+    if block >= width:
+        return width
+    return (block // multiple) * multiple
+
+
+def training_tables(
+    region: InlineRange,
+    n_crosslines: int,
+    n_samples: int,
+    size: tuple[int, int],
+    stride: tuple[int, int],
+    directions: tuple[str, ...],
+    multiple: int = 1,
+) -> list[tuple[PatchTable, tuple[int, int]]]:
+    """The training patches of a training block, as (table, patch size) groups.
+
+    Inline patches are ``size``. A crossline patch spans ``size[1]`` inlines; when the
+    training block has fewer, crossline patches are cut ``crossline_width`` inlines wide
+    (a multiple of the model's size multiple), so no training patch reaches past the
+    block, and their stride is at most that width. When none fits, crossline patches are
+    left out with a warning (or refused when they are the only direction). One group
+    when all patches have one size (the usual case), two otherwise: a batch holds
+    patches of one size.
+    """
+    unknown = [d for d in directions if d not in SECTION_DIRECTIONS]
+    if unknown or not directions:
+        raise ConfigError(f"no patch directions among {directions}; use inline and/or crossline.")
+    groups = []
+    if "inline" in directions:
+        groups.append(
+            (patch_table(region, n_crosslines, n_samples, size, stride, ("inline",)), size)
+        )
+    if "crossline" in directions:
+        width = crossline_width(len(region), size[1], multiple)
+        if width == 0:
+            message = (
+                f"the training block has {len(region)} inlines, fewer than the model's size "
+                f"multiple {multiple}: no crossline patch fits in it (data.patch width {size[1]})"
+            )
+            if "inline" not in directions:
+                raise ConfigError(
+                    f"{message}; train on inline patches too (data.directions=[inline,crossline]) "
+                    "or give the training block more inlines (data.splits)."
+                )
+            log.warning("%s; training on inline patches only", message)
+        else:
+            if width < size[1]:
+                log.info(
+                    "the training block has %d inlines, fewer than the patch width %d: "
+                    "crossline patches are %d inlines wide",
+                    len(region), size[1], width,
+                )  # fmt: skip
+            xsize, xstride = (size[0], width), (stride[0], min(stride[1], width))
+            table = patch_table(region, n_crosslines, n_samples, xsize, xstride, ("crossline",))
+            if groups and xsize == size:
+                merged = PatchTable(
+                    *(
+                        np.concatenate([getattr(groups[0][0], f), getattr(table, f)])
+                        for f in PatchTable.__dataclass_fields__
+                    )
+                )
+                groups[0] = (merged, size)
+            else:
+                groups.append((table, xsize))
+    return groups

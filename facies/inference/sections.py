@@ -1,14 +1,179 @@
-"""Class probabilities for whole sections from a network trained on patches."""
+"""Class probabilities for sections: whole, as evaluation sees them, or in tapered tiles.
+
+Whole sections are padded with zeros after their last sample and last trace up to the
+model's size multiple, exactly as :meth:`facies.data.volume.Volume.cut` pads the
+sections that ``facies evaluate`` scores, and run through the network as they are.
+A section whose activations would exceed the memory bound (see
+:func:`activation_bytes_per_pixel`) is cut into large tapered tiles instead.
+
+Every forward pass holds the same number of sections or tiles (a short last batch is
+padded with zero images): a sample's result then does not depend on which block,
+process or batch it came with, which keeps predictions exact across blocks and
+processes. Tiles are gathered and blended with tensor indexing, never a Python loop
+per window.
+"""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from facies.inference.windows import taper_2d, window_starts
 
+BYTES_PER_FLOAT = 4
+#: Activations of one forward pass may take this many bytes on a CPU ...
+CPU_MEMORY_BOUND = 2**30
+#: ... and this share of the GPU's memory.
+GPU_MEMORY_SHARE = 0.25
+#: On a CPU, small sections are batched up to this many pixels per forward pass (larger
+#: batches are no faster there: the convolutions already use every core).
+CPU_PIXELS_PER_FORWARD = 2**16
+#: Overlap of the large tiles a section is cut into when it exceeds the memory bound.
+TILE_OVERLAP = 0.25
+
+
+def activation_bytes_per_pixel(net: torch.nn.Module) -> float:
+    """Bytes of activations per input pixel in one inference pass, from the network's widths.
+
+    A U-Net keeps each encoder stage's features for its skip connection (``c_i`` maps at
+    ``1 / 4**i`` of the pixels), and at full resolution the decoder holds about six maps of
+    the first width at once (skip, upsampled, their concatenation, convolution and norm
+    outputs), plus logits and probabilities. Networks without ``encoder.channels`` are
+    taken as 64 maps wide.
+    """
+    widths = list(getattr(getattr(net, "encoder", None), "channels", None) or [64])
+    classes = int(getattr(net, "num_classes", 8))
+    skips = sum(c / 4**i for i, c in enumerate(widths))
+    return BYTES_PER_FLOAT * (skips + 6 * widths[0] + 3 * classes)
+
+
+def memory_bound(device: torch.device) -> int:
+    """Bytes the activations of one forward pass may take on ``device``."""
+    if device.type == "cuda":
+        total = torch.cuda.get_device_properties(device).total_memory
+        return int(total * GPU_MEMORY_SHARE)
+    return CPU_MEMORY_BOUND
+
+
+def padded(length: int, multiple: int) -> int:
+    return math.ceil(length / multiple) * multiple
+
+
+def plan_sections(
+    net: torch.nn.Module,
+    shape: tuple[int, int],
+    count: int,
+    bound: int,
+    batch_size: int,
+    device: torch.device,
+) -> tuple[tuple[int, int] | None, int]:
+    """How to run sections of ``shape`` (samples, traces): ``(tile, per_forward)``.
+
+    ``tile`` is None for whole sections (padded to the size multiple), else the tile size
+    (multiples of the size multiple) of a section too large for ``bound``. ``per_forward``
+    is the fixed number of sections (or tiles) per forward pass, at most ``batch_size``
+    and ``count`` (the sections there are in all, so few are never padded to many).
+    """
+    m = int(getattr(net, "size_multiple", 1))
+    per_pixel = activation_bytes_per_pixel(net)
+    height, width = padded(shape[0], m), padded(shape[1], m)
+    pixels = max(m * m, int(bound // per_pixel))
+    tile = None
+    if height * width > pixels:
+        th = min(height, max(m, math.isqrt(pixels) // m * m))
+        tw = min(width, max(m, pixels // th // m * m))
+        tile, height, width = (th, tw), th, tw
+    fit = max(1, pixels // (height * width))
+    if device.type != "cuda":
+        fit = min(fit, max(1, CPU_PIXELS_PER_FORWARD // (height * width)))
+    return tile, max(1, min(fit, batch_size, count))
+
+
+def _forward(net: torch.nn.Module, images: torch.Tensor, per_forward: int) -> torch.Tensor:
+    """Softmax probabilities of ``images`` (n, 1, H, W), ``per_forward`` at a time (the last
+    batch padded with zero images to the same size)."""
+    short = per_forward - len(images)
+    if short > 0:
+        images = torch.cat([images, images.new_zeros((short, *images.shape[1:]))])
+    device = images.device
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        logits = net(images)
+    probs = logits.float().softmax(dim=1)
+    return probs[: len(probs) - max(short, 0)]
+
 
 @torch.no_grad()
+def predict_whole(
+    net: torch.nn.Module, sections: torch.Tensor, multiple: int, per_forward: int
+) -> torch.Tensor:
+    """Probabilities ``(n, classes, samples, traces)`` of whole sections ``(n, samples,
+    traces)``, each padded with zeros after its last sample and trace to ``multiple``
+    (as evaluation pads them)."""
+    n, h, w = sections.shape
+    pad = (0, padded(w, multiple) - w, 0, padded(h, multiple) - h)
+    out = None
+    for k in range(0, n, per_forward):
+        images = F.pad(sections[k : k + per_forward], pad)[:, None]
+        probs = _forward(net, images, per_forward)[:, :, :h, :w]
+        if out is None:
+            out = probs.new_empty((n, probs.shape[1], h, w))
+        out[k : k + len(probs)] = probs
+    return out
+
+
+@torch.no_grad()
+def predict_tiled(
+    net: torch.nn.Module,
+    sections: torch.Tensor,
+    size: tuple[int, int],
+    starts: tuple[np.ndarray, np.ndarray],
+    per_forward: int,
+) -> torch.Tensor:
+    """Blend tiles of ``size`` at ``starts`` (vertical, lateral) over sections ``(n, h, w)``.
+
+    Each tile's softmax probabilities are weighted by :func:`taper_2d` and the sum divided
+    by the summed weights; samples no tile covers get 0. Tiles are cut with one gather per
+    forward pass and added back with one ``index_add_``.
+
+    Returns:
+        float32 probabilities ``(n, classes, h, w)`` on the sections' device.
+    """
+    device = sections.device
+    n, h, w = sections.shape
+    ph, pw = size
+    rows0 = torch.as_tensor(np.asarray(starts[0]), dtype=torch.long, device=device)
+    cols0 = torch.as_tensor(np.asarray(starts[1]), dtype=torch.long, device=device)
+    hp = max(h, ph, int(rows0.max()) + ph)
+    wp = max(w, pw, int(cols0.max()) + pw)
+    source = F.pad(sections, (0, wp - w, 0, hp - h))
+    dy = torch.arange(ph, device=device)[None, :, None]
+    dx = torch.arange(pw, device=device)[None, None, :]
+    tops = rows0.repeat_interleave(len(cols0))  # every (vertical, lateral) tile
+    lefts = cols0.repeat(len(rows0))
+    weight = torch.from_numpy(taper_2d(ph, pw)).to(device)
+    tiles = len(tops)
+    norm = torch.zeros(hp * wp, dtype=torch.float32, device=device)
+    at = (tops[:, None, None] + dy) * wp + lefts[:, None, None] + dx
+    norm.index_add_(0, at.flatten(), weight.expand(tiles, ph, pw).flatten())
+    section = torch.arange(n, device=device).repeat_interleave(tiles)
+    tile = torch.arange(tiles, device=device).repeat(n)
+    total = None
+    for k in range(0, len(section), per_forward):
+        i, t = section[k : k + per_forward, None, None], tile[k : k + per_forward]
+        rows, cols = tops[t][:, None, None] + dy, lefts[t][:, None, None] + dx
+        probs = _forward(net, source[i, rows, cols][:, None], per_forward) * weight
+        classes = probs.shape[1]
+        if total is None:
+            total = torch.zeros((n * hp * wp, classes), dtype=torch.float32, device=device)
+        at = (i * hp + rows) * wp + cols
+        total.index_add_(0, at.flatten(), probs.permute(0, 2, 3, 1).reshape(-1, classes))
+    total = total.view(n, hp, wp, -1) / norm.view(hp, wp, 1).clamp(min=1e-12)
+    return total[:, :h, :w].permute(0, 3, 1, 2)
+
+
 def predict_sections(
     net: torch.nn.Module,
     sections: np.ndarray,
@@ -19,7 +184,7 @@ def predict_sections(
     device: torch.device | str = "cpu",
     lateral_starts: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Blend windowed predictions over sections ``(B, samples, traces)``.
+    """Blend windowed predictions over sections ``(B, samples, traces)`` (window mode).
 
     Windows of ``window`` slide with ``overlap``; their softmax probabilities are
     weighted by :func:`taper_2d` and normalised by the summed weights.
@@ -27,31 +192,12 @@ def predict_sections(
     section, predicted exactly as the whole would be); samples no window covers get 0.
 
     Returns:
-        float32 probabilities ``(B, num_classes, samples, traces)``.
+        float32 probabilities ``(B, num_classes, samples, traces)`` (``num_classes`` is
+        the network's: kept for callers).
     """
     device = torch.device(device)
-    n, h, w = sections.shape
-    ph, pw = window
-    hp, wp = max(h, ph), max(w, pw)
-    padded = np.zeros((n, hp, wp), dtype=np.float32)
-    padded[:, :h, :w] = sections
-    lateral = window_starts(w, pw, overlap) if lateral_starts is None else lateral_starts
-    starts = [(a, b) for a in window_starts(h, ph, overlap) for b in lateral]
-    source = torch.from_numpy(padded).to(device)
-    weight = torch.from_numpy(taper_2d(ph, pw)).to(device)
-    total = torch.zeros((n, num_classes, hp, wp), dtype=torch.float32, device=device)
-    norm = torch.zeros((hp, wp), dtype=torch.float32, device=device)
-    for a, b in starts:
-        norm[a : a + ph, b : b + pw] += weight
-    jobs = [(i, a, b) for i in range(n) for a, b in starts]
-    autocast = device.type == "cuda"
-    for k in range(0, len(jobs), batch_size):
-        chunk = jobs[k : k + batch_size]
-        batch = torch.stack([source[i, a : a + ph, b : b + pw] for i, a, b in chunk])[:, None]
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-            logits = net(batch)
-        probs = logits.float().softmax(dim=1) * weight
-        for (i, a, b), p in zip(chunk, probs, strict=True):
-            total[i, :, a : a + ph, b : b + pw] += p
-    total /= norm.clamp(min=1e-12)
-    return total[:, :, :h, :w].cpu().numpy()
+    _, h, w = sections.shape
+    lateral = window_starts(w, window[1], overlap) if lateral_starts is None else lateral_starts
+    starts = (window_starts(h, window[0], overlap), lateral)
+    source = torch.from_numpy(np.ascontiguousarray(sections, dtype=np.float32)).to(device)
+    return predict_tiled(net, source, window, starts, batch_size).cpu().numpy()

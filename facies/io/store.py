@@ -33,6 +33,7 @@ import shutil
 import socket
 import time
 import uuid
+import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,12 @@ log = logging.getLogger(__name__)
 #: Chunk edge along inline and crossline; samples are chunked by SAMPLE_CHUNK.
 LATERAL_CHUNK = 32
 SAMPLE_CHUNK = 1024
+#: The trace headers (inline, crossline, TRACE_HEADER_BYTE) of every grid cell.
+TRACE_HEADER = "trace_header"
+TRACE_HEADER_BYTE = "trace_header_byte"
+TRACE_HEADER_SIZE = 240
+#: Attribute naming the attributes stored as JSON text (netCDF takes no mapping or null).
+JSON_ATTRS = "facies_json_attrs"
 
 
 def ingest_segy(
@@ -123,7 +130,7 @@ def ingest_segy(
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         meta = survey_coordinates(scan)
-        meta.to_zarr(tmp, mode="w", consolidated=False)
+        meta.to_zarr(tmp, mode="w", consolidated=False, encoding=_chunk_encoding(meta, ns))
         _claim(tmp)
         group = zarr.open_group(tmp, mode="a")
         chunks = (LATERAL_CHUNK, LATERAL_CHUNK, min(ns, SAMPLE_CHUNK))
@@ -132,13 +139,18 @@ def ingest_segy(
         if label_source is not None:
             fill = 0 if ignore_label is None else ignore_label
             label_array = _create(group, LABELS, (nil, nxl, ns), chunks, LABEL_DTYPE, fill)
-        stats, live = _stream(scan, amplitude, label_source, label_array, ignore_label)
-        group[LIVE][...] = live
+        headers = _create_trace_headers(group, nil, nxl)
+        stats, live = _stream(scan, amplitude, label_source, label_array, ignore_label, headers)
+        # every chunk of the live mask is written, all-False ones too (check_complete)
+        group[LIVE].with_config({"write_empty_chunks": True})[...] = live
         group.attrs.update(stats)
+        group.attrs.update(file_headers(scan.layout))
         if label_source is not None:
             group.attrs.update({"ignore_label": ignore_label, "labels_source": str(labels)})
+            label_array.attrs.update(class_flags(names, len(stats["class_counts"])))
         if names is not None:
             group.attrs["class_names"] = names
+        group.attrs["qc"] = _survey_qc(tmp)
         _replace(tmp, out, record)
     except BaseException as err:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -163,8 +175,92 @@ def _create(group, name, shape, chunks, dtype, fill) -> zarr.Array:
     )
 
 
+def _chunk_encoding(meta: xr.Dataset, ns: int) -> dict[str, dict[str, Any]]:
+    """Chunks of the coordinates and the live mask that match the cubes' along each
+    shared dimension, so ``xr.open_zarr(store).chunks`` is one chunking per dimension."""
+    edge = {INLINE: LATERAL_CHUNK, CROSSLINE: LATERAL_CHUNK, SAMPLE: min(ns, SAMPLE_CHUNK)}
+    return {
+        name: {"chunks": tuple(min(edge.get(d, n), n) for d, n in var.sizes.items())}
+        for name, var in meta.variables.items()
+        if name not in meta.dims
+    }
+
+
+def _create_trace_headers(group, nil: int, nxl: int) -> zarr.Array:
+    """The (inline, crossline, 240) uint8 array of each cell's SEG-Y trace header (zeros
+    where no trace lies): what a SEG-Y writer needs when the source file has moved.
+    Compressed (headers are mostly zeros), unlike the cubes."""
+    return group.create_array(
+        TRACE_HEADER,
+        shape=(nil, nxl, TRACE_HEADER_SIZE),
+        chunks=(LATERAL_CHUNK, LATERAL_CHUNK, TRACE_HEADER_SIZE),
+        dtype=np.uint8,
+        fill_value=0,
+        dimension_names=[INLINE, CROSSLINE, TRACE_HEADER_BYTE],
+        attributes={"long_name": "SEG-Y trace header, 240 bytes as in the source file"},
+    )
+
+
+def _header_block(scan, blocks: InlineBlocks, start: int, stop: int) -> np.ndarray:
+    """The trace headers of inline indices ``start:stop`` as (inlines, crosslines, 240)."""
+    grid = scan.grid
+    nxl = grid.shape[1]
+    out = np.zeros((stop - start, nxl, TRACE_HEADER_SIZE), dtype=np.uint8)
+    lo, hi = np.searchsorted(blocks.sorted_il, [start, stop])
+    picks = np.sort(blocks.order[lo:hi])
+    if len(picks):
+        traces = grid.traces[picks]
+        first, last = int(traces.min()), int(traces.max()) + 1
+        records = scan.records(first, last)
+        flat = (grid.il_index[picks] - start) * nxl + grid.xl_index[picks]
+        out.reshape(-1, TRACE_HEADER_SIZE)[flat] = records["header"][traces - first]
+        del records
+    return out
+
+
+def file_headers(layout) -> dict[str, str]:
+    """The SEG-Y file's textual, binary and extended textual headers, byte for byte, as
+    hex strings (store attributes: ``bytes.fromhex(ds.attrs["segy_binary_header"])``)."""
+    with open(layout.path, "rb") as fh:
+        head = fh.read(layout.first_trace_offset)
+    attrs = {"segy_textual_header": head[:3200].hex(), "segy_binary_header": head[3200:3600].hex()}
+    if len(head) > 3600:
+        attrs["segy_extended_textual_headers"] = head[3600:].hex()
+    return attrs
+
+
+def class_flags(names: list[str] | None, count: int) -> dict[str, Any]:
+    """CF ``flag_values``/``flag_meanings`` of the class ids (names with spaces as ``_``)."""
+    count = max(count, len(names or []))
+    words = [
+        (names[k] if names and k < len(names) else f"class_{k}").strip().replace(" ", "_")
+        for k in range(count)
+    ]
+    return {"flag_values": list(range(count)), "flag_meanings": " ".join(words)}
+
+
+def _survey_qc(store: Path) -> dict[str, Any]:
+    from facies.io.survey_qc import survey_qc
+
+    with (
+        _quiet_zarr(),
+        xr.open_dataset(store, engine="zarr", consolidated=False, chunks=None) as survey,
+    ):
+        return survey_qc(survey)
+
+
+@contextlib.contextmanager
+def _quiet_zarr():
+    """Without zarr's warnings about the owner file of a store being written (no zarr
+    node) and consolidated metadata (not in the zarr 3 specification yet)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*is not recognized as a component", UserWarning)
+        warnings.filterwarnings("ignore", "Consolidated metadata is currently", UserWarning)
+        yield
+
+
 def _stream(
-    scan, amplitude, label_source, label_array, ignore_label
+    scan, amplitude, label_source, label_array, ignore_label, headers=None
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Copy the survey block by block; the write of one block overlaps the next read.
 
@@ -196,6 +292,8 @@ def _stream(
             if pending is not None:
                 pending.result()
             pending = writer.submit(amplitude.__setitem__, slice(start, stop), block)
+            if headers is not None:
+                headers[start:stop] = _header_block(scan, blocks, start, stop)
             bar.update(stop - start)
         if pending is not None:
             pending.result()
@@ -327,8 +425,56 @@ def _replace(tmp: Path, out: Path, record: dict[str, Any] | None = None) -> None
     if record is not None:
         group.attrs[STORE_RECORD] = record
     group.attrs[MANIFEST] = {"format": STORE_FORMAT, "arrays": chunk_census(tmp)}
+    with _quiet_zarr():
+        for node in [group, *(array for _, array in group.arrays())]:
+            plain = dict(node.attrs)
+            encoded = encode_attrs(plain)
+            if encoded != plain:
+                node.attrs.clear()
+                node.attrs.update(encoded)
+        zarr.consolidate_metadata(tmp)  # xr.open_zarr reads one file, and warns of none
     (tmp / OWNER_FILE).unlink(missing_ok=True)
     outputs.replace_with(tmp, out)
+
+
+def encode_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Attributes that netCDF (``to_netcdf``) takes: mappings, nulls and lists of anything
+    but numbers become JSON text, named in :data:`JSON_ATTRS` (:func:`decode_attrs`)."""
+    out, encoded = {}, []
+    for key, value in attrs.items():
+        if key == JSON_ATTRS:
+            continue
+        plain = isinstance(value, str | bool | int | float) or (
+            isinstance(value, list)
+            and value
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        )
+        if plain:
+            out[key] = value
+        else:
+            out[key] = json.dumps(value, separators=(",", ":"))
+            encoded.append(key)
+    if encoded:
+        out[JSON_ATTRS] = " ".join(encoded)
+    return out
+
+
+def decode_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Attributes as facies wrote them: the JSON text :func:`encode_attrs` made, decoded."""
+    names = attrs.get(JSON_ATTRS)
+    if not isinstance(names, str):
+        return dict(attrs)
+    out = {k: v for k, v in attrs.items() if k != JSON_ATTRS}
+    for key in names.split():
+        if isinstance(out.get(key), str):
+            with contextlib.suppress(ValueError):
+                out[key] = json.loads(out[key])
+    return out
+
+
+def store_attrs(store: str | os.PathLike) -> dict[str, Any]:
+    """A store's attributes, decoded (:func:`decode_attrs`); empty for no zarr group."""
+    return decode_attrs(outputs.store_attributes(store) or {})
 
 
 # ------------------------------------------------------------------ what a store is made of
@@ -427,7 +573,7 @@ def record_digest(record: dict[str, Any], length: int = 10) -> str:
 
 def read_record(store: str | os.PathLike) -> dict[str, Any] | None:
     """The record of a survey store (None for one made before records existed)."""
-    attrs = outputs.store_attributes(store) or {}
+    attrs = store_attrs(store)
     record = attrs.get(STORE_RECORD)
     return record if isinstance(record, dict) else None
 
@@ -542,7 +688,7 @@ def check_complete(store: str | os.PathLike, live: np.ndarray | None = None) -> 
         IncompleteStoreError: naming the store, what is missing and the fix.
     """
     path = Path(store)
-    attrs = outputs.store_attributes(path) or {}
+    attrs = store_attrs(path)
     manifest = attrs.get(MANIFEST)
     source = attrs.get("source")
     fix = (
@@ -630,4 +776,5 @@ def open_survey(store: str | os.PathLike) -> xr.Dataset:
     if legacy:
         live = np.asarray(survey[LIVE].values) if LIVE in survey else None
         check_complete(path, live=live)
+    survey.attrs = decode_attrs(survey.attrs)
     return survey

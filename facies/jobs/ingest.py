@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from facies.errors import ConfigError
-from facies.io import outputs
-from facies.io.atomic import atomic_target
 from facies.io.segy.options import segy_options
 from facies.io.store import ingest_segy, open_survey
 from facies.io.survey_qc import format_qc, survey_qc
@@ -34,9 +31,8 @@ def run(cfg: DictConfig) -> dict:
         overwrite=cfg.overwrite,
         **segy_options(cfg.segy),
     )
-    qc = survey_qc(open_survey(output))
+    # the QC summary lives in the store (attribute qc), so the store is one zarr tree
+    qc = open_survey(output).attrs.get("qc") or survey_qc(open_survey(output))
     print(f"survey store: {output}")
     print(format_qc(qc))
-    with outputs.writing_to(output), atomic_target(output / "qc.json") as tmp:
-        tmp.write_text(json.dumps(qc, indent=2))
     return qc

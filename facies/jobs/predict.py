@@ -70,6 +70,8 @@ def run(cfg: DictConfig, fingerprints: FingerprintCache | None = None) -> dict:
         batch_size=cfg.batch_size,
         probabilities=cfg.probabilities,
         block_inlines=cfg.block_inlines,
+        mode=cfg.get("mode", "sections"),
+        memory_bytes=int(cfg.memory_mb * 2**20) if cfg.get("memory_mb") else None,
     )
     inline_range = checks.inline_range(cfg.inlines, reader)
     names = list(hp["class_names"])
@@ -80,6 +82,7 @@ def run(cfg: DictConfig, fingerprints: FingerprintCache | None = None) -> dict:
         cfg.checkpoint,
         cfg.input,
         {
+            "mode": options.mode,
             "window": list(window),
             "overlap": float(cfg.overlap),
             "directions": list(options.directions),

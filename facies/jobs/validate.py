@@ -282,6 +282,10 @@ def _ranges(v: Any) -> bool:
     )
 
 
+def _int_list(v: Any) -> bool:
+    return v is None or (isinstance(v, list | tuple) and all(_is_int(x) for x in v))
+
+
 def _section(v: Any) -> bool:
     if v is None:
         return True
@@ -345,11 +349,24 @@ RULES: dict[str, Rule] = {
     "data.trace_batch_size": integer(1, example=256),
     "data.patch": pair(example="[64,64]"),
     "data.stride": pair(example="[32,32]"),
+    "data.patches_per_epoch": Rule(
+        "a positive integer or all", lambda v: v == "all" or (_is_int(v) and v >= 1), "2048"
+    ),
+    "data.splits.gap": Rule(
+        "auto or an integer >= 0 (inlines)", lambda v: v == "auto" or (_is_int(v) and v >= 0), "4"
+    ),
     "data.directions": DIRECTIONS_RULE,
     "data.test_directions": Rule(
         DIRECTIONS_RULE.must_be, _directions, "[inline]", _direction_advice
     ),
     "data.mask_nonfinite": FLAG,
+    "data.layout": choice("auto", "volume", "sections"),
+    "data.sections.inlines": Rule("a list of inline numbers", lambda v: _int_list(v), "[100,200]"),
+    "data.sections.crosslines": Rule(
+        "a list of crossline numbers", lambda v: _int_list(v), "[300,400]"
+    ),
+    "data.sections.margin": optional(integer(0, example=32), "32"),
+    "data.sections.min_labelled": number(0, 1, example=0.25),
     "data.splits.fractions.*": number(0, example=0.7),
     "data.splits.ranges": Rule(
         "null or {train|val|test: [start, stop]} of inline indices, 0 <= start < stop",
@@ -391,6 +408,43 @@ RULES: dict[str, Rule] = {
     ),
     "trainer.log_every_n_steps": integer(1, example=10),
     "trainer.strategy": Rule("a strategy name", lambda v: isinstance(v, str) and bool(v), "ddp"),
+    # logger= and callbacks= groups (issue 17): named entries with a Lightning _target_
+    "logger.*.save_dir": Rule(
+        "null (the run folder) or a path", lambda v: v is None or _is_path(v), "logs"
+    ),
+    "logger.*.name": Rule("null or a name", lambda v: v is None or isinstance(v, str), "logs"),
+    "logger.*.version": Rule(
+        "null, a name or a number", lambda v: v is None or isinstance(v, str | int), '""'
+    ),
+    "logger.*.log_model": Rule("true, false or all", lambda v: v in (True, False, "all"), "false"),
+    "logger.tensorboard.default_hp_metric": FLAG,
+    "logger.mlflow.experiment_name": Rule(
+        "a name", lambda v: isinstance(v, str) and bool(v), "facies"
+    ),
+    "logger.mlflow.run_name": Rule(
+        "null or a name", lambda v: v is None or isinstance(v, str), "unet"
+    ),
+    "logger.mlflow.tracking_uri": Rule(
+        "null (a file store in the run folder) or a URI",
+        lambda v: v is None or (isinstance(v, str) and bool(v)),
+        "http://localhost:5000",
+    ),
+    "logger.wandb.project": Rule(
+        "a project name", lambda v: isinstance(v, str) and bool(v), "facies"
+    ),
+    "logger.wandb.offline": FLAG,
+    "callbacks.*.monitor": Rule(
+        "null (val/miou, as best.ckpt) or a logged metric",
+        lambda v: v is None or (isinstance(v, str) and "/" in v),
+        "val/loss",
+    ),
+    "callbacks.*.mode": Rule("null, min or max", lambda v: v in (None, "min", "max"), "max"),
+    "callbacks.early_stopping.patience": integer(0, example=5),
+    "callbacks.early_stopping.min_delta": number(0, example=0.001),
+    "callbacks.lr_monitor.logging_interval": choice("epoch", "step"),
+    # anything else in an entry (logger=none, callbacks=default: empty) goes to its class
+    "logger*": Rule("an option of the logger's Lightning class", lambda v: True, "{}"),
+    "callbacks*": Rule("an option of the callback's Lightning class", lambda v: True, "{}"),
     "optimizer.lr": number(0, low_open=True, example=0.002),
     "optimizer.weight_decay": number(0, example=0.0001),
     "scheduler.T_max": integer(1, example=12),
@@ -403,6 +457,8 @@ RULES: dict[str, Rule] = {
     # predict
     "store": PATH,
     "probabilities": FLAG,
+    "mode": choice("sections", "windows"),
+    "memory_mb": optional(integer(1, example=1024), "1024"),
     "window": optional(pair(example="[64,64]"), "[64,64]"),
     "overlap": number(0, 1, high_open=True, example=0.5),
     "directions": DIRECTIONS_RULE,
@@ -448,6 +504,10 @@ RULES: dict[str, Rule] = {
     "n_channels": integer(0, example=2),
     "fold": number(0, example=0.08),
     "throw": number(0, example=0.06),
+    "labelled_inlines": integer(0, example=4),
+    "labelled_crosslines": integer(0, example=6),
+    "sparse_traces": choice("labelled", "all"),
+    "lines": integer(0, example=1),
 }
 #: Where a key means something else in one job.
 JOB_RULES: dict[str, dict[str, Rule]] = {
@@ -685,6 +745,21 @@ def _patch_multiple(job: str, cfg: Mapping[str, Any]) -> str | None:
     )
 
 
+def _stride(job: str, cfg: Mapping[str, Any]) -> str | None:
+    """A stride larger than the patch: samples or traces between patches never trained on."""
+    patch, stride = _get(cfg, "data.patch"), _get(cfg, "data.stride")
+    if job != "train" or patch is None or stride is None:
+        return None
+    if all(s <= p for s, p in zip(stride, patch, strict=True)):
+        return None
+    fixed = [min(s, p) for s, p in zip(stride, patch, strict=True)]
+    return (
+        f"data.stride={shown(stride)}: must not exceed data.patch={shown(patch)} on either "
+        f"axis (samples, traces), or what lies between two patches is never trained on; "
+        f"e.g. data.stride={shown(fixed)}"
+    )
+
+
 def _splits(job: str, cfg: Mapping[str, Any]) -> str | None:
     """Training needs a train and a validation block of inlines (by fractions or ranges)."""
     splits = _get(cfg, "data.splits")
@@ -703,10 +778,27 @@ def _splits(job: str, cfg: Mapping[str, Any]) -> str | None:
     return f"{key} gives no {' and no '.join(missing)} block, which training needs; {fix}"
 
 
+def _trainer_groups(job: str, cfg: Mapping[str, Any]) -> str | None:
+    """``trainer.logger``/``trainer.callbacks`` would replace facies' own: the groups add."""
+    trainer = _get(cfg, "trainer") or {}
+    for key, e_g in (
+        ("logger", "logger=[csv,tensorboard]"),
+        ("callbacks", "callbacks=[early_stopping]"),
+    ):
+        if isinstance(trainer, Mapping) and key in trainer:
+            return (
+                f"trainer.{key} is not read: choose {key} with the {key}= group, e.g. {e_g}, "
+                f"or add an entry +{key}.<name>={{_target_:...}}"
+            )
+    return None
+
+
 #: Checks of several options together, or of the machine: (job, plain config) -> problem.
 CHECKS: tuple[Callable[[str, Mapping[str, Any]], str | None], ...] = (
     _splits,
     _gpu,
     _patch_multiple,
+    _stride,
     _batch_memory,
+    _trainer_groups,
 )

@@ -188,10 +188,18 @@ class Geology:
 
     def block(self, i0: int, i1: int) -> tuple[np.ndarray, np.ndarray]:
         """Amplitude (float32) and labels (int16) of inlines ``i0:i1``, all crosslines."""
-        nxl, ns = self.params.n_crosslines, self.params.n_samples
+        nxl = self.params.n_crosslines
         ii, jj = np.meshgrid(np.arange(i0, i1, dtype=np.float64), np.arange(nxl), indexing="ij")
+        return self.traces(ii, jj)
+
+    def traces(self, ii: np.ndarray, jj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Amplitude and labels of the traces at inline and crossline indices ``ii``, ``jj``
+        (2-D arrays of one shape): any set of traces (a crossline, a few sections) agrees
+        exactly with the same traces of the whole cube."""
+        ns = self.params.n_samples
+        ii, jj = np.asarray(ii, dtype=np.float64), np.asarray(jj, dtype=np.float64)
         z = np.arange(ns, dtype=np.float32)
-        zeff = np.broadcast_to(z, (i1 - i0, nxl, ns)).copy()
+        zeff = np.broadcast_to(z, (*ii.shape, ns)).copy()
         for f in self.faults:
             plane = (ii * f.ci + jj * f.cj - f.p0).astype(np.float32)[..., None]
             zeff -= np.float32(f.throw) * (plane > np.float32(f.heave / ns) * (z - ns / 2))
@@ -222,7 +230,8 @@ class Geology:
         thick = np.diff(self.base).astype(np.float32)
         strat = self.base[:-1].astype(np.float32)[layer] + frac * thick[layer]
         impedance = self._impedance(labels, strat, frac, thick[layer], ii, jj)
-        return self._seismic(impedance, i0), labels
+        trace = ii.astype(np.uint64) * np.uint64(self.params.n_crosslines) + jj.astype(np.uint64)
+        return self._seismic(impedance, trace), labels
 
     def _impedance(self, labels, strat, frac, thick, ii, jj) -> np.ndarray:
         """Log-impedance of every sample: its facies' series read at a stratal phase."""
@@ -252,14 +261,14 @@ class Geology:
             out[m] = self.means[f] + CONTRAST * style.gain * amp * table[idx]
         return out
 
-    def _seismic(self, impedance: np.ndarray, i0: int) -> np.ndarray:
+    def _seismic(self, impedance: np.ndarray, trace: np.ndarray) -> np.ndarray:
         """Reflectivity plus noise, convolved with the wavelet, scaled to about unit RMS."""
         ns = impedance.shape[-1]
         refl = np.zeros_like(impedance)
         np.subtract(impedance[..., 1:], impedance[..., :-1], out=refl[..., 1:])
         refl *= np.float32(0.5)
         if self.params.noise:
-            refl += np.float32(self.params.noise * self.r_ref) * self._noise(i0, impedance.shape)
+            refl += np.float32(self.params.noise * self.r_ref) * self._noise(trace, ns)
         half = len(self.wavelet) // 2
         padded = np.zeros((*impedance.shape[:-1], ns + 2 * half), dtype=np.float32)
         padded[..., half : half + ns] = refl
@@ -271,11 +280,10 @@ class Geology:
         out *= np.float32(self.scale)
         return out
 
-    def _noise(self, i0: int, shape: tuple[int, int, int]) -> np.ndarray:
-        """Approximately Gaussian unit noise, a pure function of the global sample index."""
-        nil, nxl, ns = shape
-        trace = np.arange(i0 * nxl, (i0 + nil) * nxl, dtype=np.uint64).reshape(nil, nxl, 1)
-        h = trace * np.uint64(ns) + np.arange(ns, dtype=np.uint64)
+    def _noise(self, trace: np.ndarray, ns: int) -> np.ndarray:
+        """Approximately Gaussian unit noise, a pure function of the global sample index
+        (``trace``: global trace indices, inline * n_crosslines + crossline)."""
+        h = trace[..., None] * np.uint64(ns) + np.arange(ns, dtype=np.uint64)
         h *= _KEYS[0]
         h += np.uint64(self.salt)
         _mix(h)

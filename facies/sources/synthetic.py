@@ -43,6 +43,17 @@ AZIMUTH_DEG = 30.0  # the grid is rotated by this angle
 BLOCK_SAMPLES = 2**21  # samples generated at once (a block of whole inlines)
 IN_MEMORY_SAMPLES = 2**27  # synthetic_arrays refuses surveys larger than this
 _SIZES = ("n_inlines", "n_crosslines", "n_samples")
+#: ``sparse_traces``: write only the labelled traces (a SEG-Y of a few sections), or every
+#: trace with the others' labels set to :data:`SPARSE_IGNORE` (train with
+#: ``data.ignore_label=255``).
+SPARSE_TRACES = ("labelled", "all")
+SPARSE_IGNORE = 255
+SPARSE_DEFAULTS = {
+    "labelled_inlines": 0,
+    "labelled_crosslines": 0,
+    "sparse_traces": "labelled",
+    "lines": 0,
+}
 FILES = {
     "seismic": "seismic.sgy",
     "labels": "labels.sgy",
@@ -80,6 +91,10 @@ class SynthParams:
     fold: float = 0.08
     throw: float = 0.06
     sample_interval: float = 4.0
+    labelled_inlines: int = 0
+    labelled_crosslines: int = 0
+    sparse_traces: str = "labelled"
+    lines: int = 0
 
     def __post_init__(self) -> None:
         counts = {k: v for k, v in asdict(self).items() if k.startswith("n_") or k == "seed"}
@@ -109,11 +124,34 @@ class SynthParams:
                 f"use a sample interval in (0, 65] ms and a frequency from 2 Hz to below "
                 f"Nyquist ({nyquist:g} Hz), e.g. 25 Hz at 4 ms."
             )
+        self._check_sparse()
         bounds = {"noise": (0, 10), "fold": (0, 0.5), "throw": (0, 0.5), "n_faults": (0, 16)}
         bounds |= {"n_channels": (0, 16), "seed": (0, 2**63 - 1)}
         for key, (lo, hi) in bounds.items():
             if not lo <= getattr(self, key) <= hi:
                 raise ConfigError(f"{key}={getattr(self, key)}; use a value from {lo} to {hi}.")
+
+    def _check_sparse(self) -> None:
+        sparse = {"labelled_inlines": (self.labelled_inlines, self.n_inlines)}
+        sparse |= {"labelled_crosslines": (self.labelled_crosslines, self.n_crosslines)}
+        sparse |= {"lines": (self.lines, self.n_inlines)}
+        for key, (v, most) in sparse.items():
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= most:
+                raise ConfigError(f"{key}={v!r}; use a whole number from 0 to {most}.")
+        if self.sparse_traces not in SPARSE_TRACES:
+            raise ConfigError(
+                f"sparse_traces={self.sparse_traces!r}; use one of {', '.join(SPARSE_TRACES)}."
+            )
+        if self.lines and (self.labelled_inlines or self.labelled_crosslines):
+            raise ConfigError(
+                "lines=... writes 2-D lines, labelled everywhere; leave labelled_inlines and "
+                "labelled_crosslines at 0 with it."
+            )
+
+    @property
+    def sparse(self) -> bool:
+        """Labels only on a few inlines and crosslines (see :func:`labelled_lines`)."""
+        return bool(self.labelled_inlines or self.labelled_crosslines)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -143,7 +181,12 @@ SETTINGS_TITLE = "facies synthetic survey"
 def settings_text(params: SynthParams | dict) -> str:
     """The settings a synthetic survey is made from, as written in its textual header."""
     p = params if isinstance(params, SynthParams) else SynthParams(**params)
-    return ", ".join(f"{k}={v}" for k, v in asdict(p).items())
+    # the sparse and 2-D settings are written only when set: dense surveys keep their header
+    return ", ".join(
+        f"{k}={v}"
+        for k, v in asdict(p).items()
+        if k not in SPARSE_DEFAULTS or v != SPARSE_DEFAULTS[k]
+    )
 
 
 def made_with(textual_header: str, params: SynthParams | dict) -> bool | None:
@@ -238,6 +281,8 @@ def make_synthetic_survey(
     out = Path(out_dir)
     paths = {key: out / name for key, name in FILES.items()}
     _check_output(out, paths, overwrite, p)
+    if p.lines or (p.sparse and p.sparse_traces == "labelled"):
+        return _make_traces(out, paths, p)
     geology = Geology(p)
     nil, nxl, ns = p.shape
     step = block_inlines or max(1, BLOCK_SAMPLES // (nxl * ns))
@@ -250,6 +295,7 @@ def make_synthetic_survey(
         "labels": SegySpec(sample_interval_us=interval, format_code=3, text=text),
     }
     counts = np.zeros(p.n_facies, dtype=np.int64)
+    on_lines = line_mask(p)
     sections = np.zeros((2, nil, ns), dtype=np.float32)  # crossline section: amp, labels
     mid_il, mid_xl = nil // 2, nxl // 2
     big = nil * nxl * ns * 6 > PROGRESS_BYTES
@@ -264,9 +310,12 @@ def make_synthetic_survey(
         for i0 in range(0, nil, step):
             i1 = min(i0 + step, nil)
             amplitude, labels = geology.block(i0, i1)
+            if p.sparse:  # every trace written, labels only on the labelled lines
+                labels[~on_lines[i0:i1]] = SPARSE_IGNORE
             writers["seismic"](amplitude)
             writers["labels"](labels)
-            counts += np.bincount(labels.ravel(), minlength=p.n_facies)
+            kept = labels[labels != SPARSE_IGNORE] if p.sparse else labels
+            counts += np.bincount(kept.ravel(), minlength=p.n_facies)[: p.n_facies]
             sections[0, i0:i1], sections[1, i0:i1] = amplitude[:, mid_xl], labels[:, mid_xl]
             if i0 <= mid_il < i1:
                 inline = (amplitude[mid_il - i0].copy(), labels[mid_il - i0].copy())
@@ -282,6 +331,79 @@ def make_synthetic_survey(
     if not figure:
         paths.pop("figure").unlink(missing_ok=True)  # a figure of an older survey would lie
     log.info("wrote a %s synthetic survey to %s", p.shape, out)
+    return SyntheticSurvey(paths, p.shape, geology.class_names, [int(c) for c in counts])
+
+
+def labelled_lines(p: SynthParams) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the labelled inlines and crosslines of a sparse survey (the inlines
+    written as 2-D lines with ``lines``), spread evenly over the survey."""
+
+    def spread(n: int, size: int) -> np.ndarray:
+        return np.array([int((k + 0.5) * size / n) for k in range(n)], dtype=np.int64)
+
+    if p.lines:
+        return spread(p.lines, p.n_inlines), np.zeros(0, dtype=np.int64)
+    return spread(p.labelled_inlines, p.n_inlines), spread(p.labelled_crosslines, p.n_crosslines)
+
+
+def line_mask(p: SynthParams) -> np.ndarray:
+    """(inline, crossline) True on the labelled lines (everywhere for a dense survey)."""
+    if not (p.sparse or p.lines):
+        return np.ones(p.shape[:2], dtype=bool)
+    il, xl = labelled_lines(p)
+    mask = np.zeros(p.shape[:2], dtype=bool)
+    mask[il] = True
+    mask[:, xl] = True
+    return mask
+
+
+def _make_traces(out: Path, paths: dict[str, Path], p: SynthParams) -> SyntheticSurvey:
+    """Write only the traces of the labelled lines: a sparse survey's few inlines and
+    crosslines (a SEG-Y holding only them, on the survey's 3-D grid), or 2-D lines (the
+    line number at byte 9, the trace (CDP) number at byte 21, bytes 189/193 left 0, as
+    2-D lines come from interpretation software). Memory follows the traces written."""
+    from facies.io.segy import fields
+    from facies.io.segy.create import _binary_header, _Geometry, _records, _text_header
+
+    geology = Geology(p)
+    nil, nxl, ns = p.shape
+    mask = line_mask(p)
+    il_idx, xl_idx = np.nonzero(mask)  # inline-major
+    where = np.full(mask.shape, -1, dtype=np.int64)
+    where[il_idx, xl_idx] = np.arange(len(il_idx))
+    amplitude = np.empty((len(il_idx), ns), dtype=np.float32)
+    labels = np.empty((len(il_idx), ns), dtype=np.int16)
+    rows, cols = labelled_lines(p)
+    for k in rows:
+        amp, lab = geology.traces(np.full((1, nxl), k), np.arange(nxl)[None])
+        amplitude[where[k]], labels[where[k]] = amp[0], lab[0]
+    for j in cols:
+        amp, lab = geology.traces(np.arange(nil)[:, None], np.full((nil, 1), j))
+        amplitude[where[:, j]], labels[where[:, j]] = amp[:, 0], lab[:, 0]
+    inlines, crosslines, cdp_x, cdp_y = survey_geometry(nil, nxl)
+    text = "\n".join([SETTINGS_TITLE, *textwrap.wrap(settings_text(p), 75)])
+    keys = {}
+    if p.lines:  # 2-D lines: line number and trace (CDP) number
+        keys = {"iline_byte": fields.FIELD_RECORD, "xline_byte": fields.CDP}
+        crosslines = np.arange(1, nxl + 1)
+    interval = round(p.sample_interval * 1000)
+    with outputs.writing_to(out), _whole_or_nothing(paths):
+        for key, values, code in (("seismic", amplitude, 5), ("labels", labels, 3)):
+            spec = SegySpec(sample_interval_us=interval, format_code=code, text=text, **keys)
+            geometry = _Geometry(inlines, crosslines, ns, cdp_x, cdp_y, spec)
+            records = _records(geometry, il_idx, xl_idx, values, first_trace=0)
+            if p.lines:  # no 3-D line numbers in a 2-D line's headers
+                records[:, fields.INLINE_3D - 1 : fields.CROSSLINE_3D + 3] = 0
+            with atomic_target(paths[key]) as tmp, tmp.open("wb") as fh:
+                fh.write(_text_header(spec.text))
+                fh.write(_binary_header(spec, ns))
+                fh.write(records.tobytes())
+        with atomic_target(paths["classes"]) as tmp:
+            tmp.write_text(json.dumps(geology.class_names, indent=2) + "\n")
+    paths.pop("figure").unlink(missing_ok=True)  # no figure of a sparse survey
+    counts = np.bincount(labels.ravel(), minlength=p.n_facies)[: p.n_facies]
+    what = f"{p.lines} 2-D line(s)" if p.lines else f"{len(rows)} inlines + {len(cols)} crosslines"
+    log.info("wrote %s (%d traces) of a %s synthetic survey to %s", what, len(il_idx), p.shape, out)
     return SyntheticSurvey(paths, p.shape, geology.class_names, [int(c) for c in counts])
 
 

@@ -7,14 +7,20 @@ module nor the jobs know one model from another.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 import xarray as xr
 
 from facies.data.datamodule import SurveyDataModule
+from facies.data.sections import MIN_LABELLED, SECTIONS_LAYOUT, choose_layout
+from facies.data.sections_datamodule import SectionsDataModule
+from facies.errors import ConfigError
 from facies.models import model_input
 from facies.names import TRACES
+
+log = logging.getLogger(__name__)
 
 
 def datamodule_for(
@@ -34,6 +40,11 @@ def datamodule_for(
     benchmark's Test 1 and Test 2) brings them along unless ``tests`` are given; its
     ``test_directions`` (default inline only) say which sections the test sets are
     scored on.
+
+    ``data.layout`` (``auto``, ``volume`` or ``sections``) chooses between the whole
+    survey in memory and only its labelled sections (:mod:`facies.data.sections`: a few
+    interpreted inlines and crosslines, or 2-D lines); ``auto`` picks sections when the
+    labels are sparse.
     """
     if tests is None:
         from facies.sources.survey import load_test_surveys
@@ -41,6 +52,38 @@ def datamodule_for(
         tests = load_test_surveys(data)
     consumes = model_input(model)
     traces = consumes.kind == TRACES
+    sections = data.get("sections") or {}
+    layout, found, share = choose_layout(data.get("layout") or "auto", survey, sections)
+    if layout == SECTIONS_LAYOUT:
+        if tests:
+            raise ConfigError(
+                f"the sections layout scores held-out labelled sections, and this data "
+                f"config brings test surveys ({', '.join(tests)}); use data.layout=volume."
+            )
+        log.info(
+            "sections layout (data.layout=%s): labelled traces cover %.1f%% of the grid; "
+            "%d labelled sections: %s",
+            data.get("layout") or "auto", 100 * share, len(found),
+            ", ".join(p.name for p in found[:20]) + (" ..." if len(found) > 20 else ""),
+        )  # fmt: skip
+        return SectionsDataModule(
+            survey,
+            found,
+            patch=tuple(patch or data["patch"]),
+            stride=tuple(data["stride"]),
+            batch_size=data["trace_batch_size"] if traces else data["batch_size"],
+            splits=data.get("splits"),
+            size_multiple=consumes.size_multiple,
+            augmentation=data.get("augmentation"),
+            norm_stats=norm_stats,
+            seed=seed,
+            consumes=consumes.kind,
+            neighbourhood=consumes.neighbourhood,
+            mask_nonfinite=bool(data.get("mask_nonfinite", False)),
+            margin=sections.get("margin"),
+            min_labelled=sections.get("min_labelled", MIN_LABELLED),
+            patches_per_epoch=data.get("patches_per_epoch"),
+        )
     return SurveyDataModule(
         survey,
         patch=tuple(patch or data["patch"]),
@@ -57,4 +100,5 @@ def datamodule_for(
         tests=tests,
         test_directions=data.get("test_directions", ("inline",)),
         mask_nonfinite=bool(data.get("mask_nonfinite", False)),
+        patches_per_epoch=data.get("patches_per_epoch"),
     )

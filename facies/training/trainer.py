@@ -61,27 +61,50 @@ def stop_on_signal() -> Any:
 
 def build_trainer(cfg: DictConfig, out: Path, callbacks: list) -> Any:
     """The configured Trainer, with precision and cuDNN autotuning chosen for the device,
-    a CSV logger in ``out/logs``, checkpoints written atomically, and a stop at the next
-    batch on SIGTERM (:func:`stop_on_signal`)."""
-    import torch
-    from lightning.pytorch.loggers import CSVLogger
+    the loggers of the ``logger`` group (CSV in ``out/logs`` by default) given the run's
+    metadata, the callbacks of the ``callbacks`` group after facies' own ``callbacks``,
+    checkpoints written atomically, and a stop at the next batch on SIGTERM
+    (:func:`stop_on_signal`).
 
+    Raises:
+        ConfigError: ``trainer.logger`` or ``trainer.callbacks`` is set (the groups are
+            the way in), or a selected logger's package is not installed.
+    """
+    import lightning  # noqa: F401  (before its handlers are routed)
+    import torch
+
+    from facies.runtime import route_library_logs
+
+    route_library_logs()
     from facies.training.checkpoint_io import AtomicCheckpointIO
+    from facies.training.loggers import (
+        build_callbacks,
+        build_loggers,
+        metadata_callback,
+        refuse_trainer_keys,
+    )
 
     trainer_cfg = OmegaConf.to_container(cfg.trainer, resolve=True)
+    refuse_trainer_keys(trainer_cfg)
     gpu = torch.cuda.is_available() and trainer_cfg.get("accelerator") in ("auto", "gpu", "cuda")
     if trainer_cfg.get("precision") is None:
         trainer_cfg["precision"] = "bf16-mixed" if gpu else "32-true"
     if trainer_cfg.get("benchmark") is None:
         trainer_cfg["benchmark"] = gpu
-    logger = CSVLogger(out, name="logs", version="")
+    loggers = build_loggers(_plain(cfg.get("logger")), Path(out))
+    chosen = build_callbacks(_plain(cfg.get("callbacks")), logged=bool(loggers))
+    own = [*callbacks, stop_on_signal(), metadata_callback(Path(out), cfg)]
     return instantiate(
         trainer_cfg,
-        callbacks=[*callbacks, stop_on_signal()],
-        logger=logger,
+        callbacks=[*own, *chosen],
+        logger=loggers or False,
         default_root_dir=out,
         plugins=[AtomicCheckpointIO()],  # a kill never leaves a torn last.ckpt
     )
+
+
+def _plain(node: Any) -> Any:
+    return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
 
 
 @dataclass
@@ -104,15 +127,20 @@ def prepare_training(cfg: DictConfig, out: str | Path, survey=None) -> Training:
     ``survey`` is given), set up the data module, and build the module, checkpointing and
     the trainer writing into ``out``."""
     import lightning as L
+
+    from facies.runtime import route_library_logs
+
+    route_library_logs()  # Lightning (imported just now) logs once, in the job's format
     from lightning.pytorch.callbacks import ModelCheckpoint
 
     from facies.names import IGNORE_INDEX
     from facies.sources.survey import load_survey
     from facies.training.inputs import datamodule_for
+    from facies.training.loggers import MONITOR, MONITOR_MODE
     from facies.training.module import FaciesModule
 
     out = Path(out)
-    L.seed_everything(cfg.seed, workers=True)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
     if survey is None:
         survey = load_survey(cfg.data, segy=cfg.get("segy"))
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
@@ -141,9 +169,11 @@ def prepare_training(cfg: DictConfig, out: str | Path, survey=None) -> Training:
     checkpoints = ModelCheckpoint(
         dirpath=out / "checkpoints",
         filename="best",
-        monitor="val/miou",
-        mode="max",
+        monitor=MONITOR,
+        mode=MONITOR_MODE,
         save_last=True,
     )
-    trainer = build_trainer(cfg, out, [checkpoints])
+    from facies.training.eta import TrainingETA
+
+    trainer = build_trainer(cfg, out, [checkpoints, TrainingETA()])
     return Training(module, datamodule, trainer, checkpoints, survey)

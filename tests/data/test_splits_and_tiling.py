@@ -36,8 +36,8 @@ def test_tiles_cover_every_sample_and_stay_inside(length, size, stride):
 def test_splits_are_ordered_disjoint_and_gapped():
     splits = make_splits(100, {"train": 0.6, "val": 0.2, "test": 0.2}, gap=8)
     train, val, test = splits["train"], splits["val"], splits["test"]
-    assert val.start - train.stop >= 8 and test.start - val.stop >= 8
-    assert test.stop <= 100
+    # train | gap | val | test: the gap only between training and held-out inlines
+    assert val.start - train.stop == 8 and test.start == val.stop and test.stop == 100
     with pytest.raises(ConfigError, match="at least 8 apart"):
         make_splits(100, ranges={"train": [0, 50], "val": [52, 60]}, gap=8)
     with pytest.raises(ConfigError, match="empty or outside"):

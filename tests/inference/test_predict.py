@@ -12,7 +12,7 @@ from facies.data.normalization import NormStats
 from facies.errors import CheckpointError
 from facies.inference import checks
 from facies.inference import prediction_store as ps
-from facies.inference.predict import PredictOptions, predict_survey
+from facies.inference.predict import PredictOptions, plan, predict_survey
 from facies.inference.reader import SurveyReader
 from facies.io import open_segy
 from facies.training.checkpoint import load_network
@@ -42,16 +42,48 @@ def test_every_live_sample_is_predicted_on_an_odd_sized_survey(make_segy, tmp_pa
     assert (confidence[live] >= 1 / 3 - 1e-6).all() and (confidence[live] <= 1).all()
 
 
+@pytest.mark.parametrize("mode", ["sections", "windows"])
 @pytest.mark.parametrize("directions", [("inline",), ("inline", "crossline")])
-def test_blocks_do_not_change_the_result(make_segy, tmp_path, directions):
+def test_blocks_do_not_change_the_result(make_segy, tmp_path, directions, mode):
     path = make_segy(inlines=range(1, 21), crosslines=range(1, 10), ns=16)
     one = predict(path, tmp_path / "a.zarr", block_inlines=100, directions=directions,
-                  probabilities=True)  # fmt: skip
+                  probabilities=True, mode=mode)  # fmt: skip
     many = predict(path, tmp_path / "b.zarr", block_inlines=3, directions=directions,
-                   probabilities=True)  # fmt: skip
+                   probabilities=True, mode=mode)  # fmt: skip
     np.testing.assert_allclose(one[ps.PROBABILITY].values, many[ps.PROBABILITY].values,
                                atol=1e-6)  # fmt: skip
     np.testing.assert_array_equal(one[ps.FACIES].values, many[ps.FACIES].values)
+
+
+def test_sections_mode_runs_whole_sections_padded_as_evaluation(make_segy, tmp_path):
+    """Each inline section, normalised and padded with zeros after its last sample and
+    trace to the size multiple (as Volume.cut pads evaluation's sections), in one pass."""
+    import torch
+
+    from facies.data.normalization import normalize
+
+    path = make_segy(inlines=range(1, 6), crosslines=range(1, 11), ns=13)  # not multiples of 4
+    result = predict(path, tmp_path / "p.zarr", probabilities=True, block_inlines=2)
+    net, _ = load_network(tmp_path / "m.ckpt")
+    amplitude = normalize(SurveyReader(path).read(0, 5), STATS).transpose(0, 2, 1)
+    padded = np.zeros((5, 1, 16, 12), dtype=np.float32)
+    padded[:, 0, :13, :10] = amplitude
+    with torch.no_grad():
+        expected = net(torch.from_numpy(padded)).softmax(dim=1)[:, :, :13, :10].numpy()
+    got = result[ps.PROBABILITY].values  # (classes, inlines, crosslines, samples)
+    np.testing.assert_allclose(got, expected.transpose(1, 0, 3, 2), atol=1e-5)
+
+
+def test_a_section_over_the_memory_bound_is_tiled(make_segy, tmp_path):
+    path = make_segy(inlines=range(1, 4), crosslines=range(1, 41), ns=32)
+    whole = predict(path, tmp_path / "a.zarr", probabilities=True)
+    net, _ = load_network(make_checkpoint(tmp_path / "m.ckpt"))
+    small = PredictOptions(window=(8, 8), memory_bytes=100_000)  # 160 bytes a pixel: 625 pixels
+    assert plan(net, (3, 40, 32), small, "cpu").inline_tile == (24, 24)
+    tiled = predict(path, tmp_path / "b.zarr", probabilities=True, memory_bytes=100_000)
+    a, b = whole[ps.PROBABILITY].values, tiled[ps.PROBABILITY].values
+    np.testing.assert_allclose(b.sum(axis=0), 1.0, atol=1e-5)
+    assert 0 < np.abs(a - b).max() < 0.5  # tiles of the same network: close, not equal
 
 
 def test_mismatched_sample_interval_or_classes_are_refused(make_segy, tmp_path):

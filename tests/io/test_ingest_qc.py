@@ -140,5 +140,5 @@ def test_ingest_command_prints_and_saves_the_qc(make_flagged_segy, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert "1 flagged dead" in run.stdout and "1 all-zero" in run.stdout
     assert "non-finite  3 samples in 2 live traces" in run.stdout
-    saved = json.loads((out / "qc.json").read_text())
+    saved = open_survey(out).attrs["qc"]  # kept in the store, not as a file in its tree
     assert saved["dead_flagged_traces"] == 1 and saved["nonfinite_traces"] == 2

@@ -3,7 +3,6 @@ directory walk; stores written before the manifest existed are checked by their 
 
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
@@ -17,6 +16,7 @@ from facies.io.store import (
     chunk_census,
     ingest_segy,
     open_survey,
+    store_attrs,
 )
 from facies.names import AMPLITUDE, LABELS, LIVE
 from tests.helpers import as_legacy_store, encoded_cube
@@ -35,7 +35,7 @@ def _chunks(path, name=AMPLITUDE):
 
 def test_the_manifest_lists_every_chunk_file_written(make_segy, tmp_path, small_chunks):
     out = ingest_segy(make_segy(inlines=range(1, 8)), tmp_path / "s.zarr")
-    attrs = json.loads((out / "zarr.json").read_text())["attributes"]
+    attrs = store_attrs(out)  # the record and manifest are JSON text in zarr.json
     arrays = attrs[MANIFEST]["arrays"]
     assert arrays == chunk_census(out)
     assert arrays[AMPLITUDE]["chunks"] == len(_chunks(out)) == 4 * 2  # 7 inlines, 4 xlines

@@ -180,8 +180,8 @@ def f3_run(tmp_path_factory) -> tuple[Path, Path, Path]:
 def test_train_on_f3_from_the_command_line(f3_run):
     cwd, _, out = f3_run
     metrics = json.loads((out / "metrics.json").read_text())
-    # validation: the train volume's last inlines, after a gap of half a patch
-    assert metrics["splits"] == {"train": [0, 18], "val": [26, 28]}
+    # validation: the train volume's last inlines, after the auto gap (28 inlines: 3)
+    assert metrics["splits"] == {"train": [0, 22], "val": [25, 28]}
     both = np.asarray(metrics["confusion_matrices"]["test1"]) + np.asarray(
         metrics["confusion_matrices"]["test2"]
     )

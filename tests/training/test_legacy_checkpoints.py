@@ -31,11 +31,21 @@ def workdir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("legacy")
 
 
+def _ranges(splits: dict[str, list[int]]) -> str:
+    """``data.splits.ranges=`` of the recorded splits, as on the command line."""
+    inner = ",".join(f"{name}:[{start},{stop}]" for name, (start, stop) in splits.items())
+    return f"data.splits.ranges={{{inner}}}"
+
+
 @pytest.mark.parametrize("name", ["unet", "lstm"])
 def test_a_legacy_checkpoint_evaluates_to_the_same_confusion_matrix(workdir, name):
+    # the numbers were recorded under facies 0.1's split layout (train | gap | val | gap |
+    # test, gaps of half a patch): score the same test inlines, given as explicit ranges
+    recorded = EXPECTED[name]["splits"]
+    assert recorded == {"train": [0, 16], "val": [24, 26], "test": [34, 38]}
     run = facies(
         "evaluate", f"checkpoint={LEGACY_CHECKPOINTS / f'{name}.ckpt'}", *TINY_DATA, *CPU,
-        cwd=workdir, timeout=300,
+        _ranges(recorded), cwd=workdir, timeout=300,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     metrics = json.loads((run_folder(run.stdout) / "metrics.json").read_text())
@@ -52,7 +62,8 @@ def test_a_legacy_checkpoint_predicts_the_same_classes(workdir):
     output = workdir / "facies.sgy"
     run = facies(
         "predict", f"checkpoint={LEGACY_CHECKPOINTS / 'unet.ckpt'}", f"input={seismic}",
-        f"output={output}", "figure=false", "device=cpu", cwd=workdir, timeout=300,
+        f"output={output}", "figure=false", "device=cpu", "mode=windows",  # as 0.1 did
+        cwd=workdir, timeout=300,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     with segyio.open(output, ignore_geometry=True) as f:

@@ -19,6 +19,7 @@ from math import gcd
 import numpy as np
 
 from facies.errors import GeometryError, GeometryOptionError
+from facies.io.segy import fields
 from facies.io.segy.fields import line_pairs_hint
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 #: Below this live fraction the reader warns; below ``min_live_fraction`` it refuses.
 WARN_LIVE_FRACTION = 0.5
 MIN_LIVE_FRACTION = 0.1
+#: A grid sparser than ``min_live_fraction`` is read when its traces all lie on lines at
+#: least this full (a SEG-Y holding only a few interpreted inlines and crosslines).
+SECTION_FULL = 0.5
 #: Whatever the thresholds, a grid may hold at most this many cells per trace.
 MAX_CELLS_PER_TRACE = 1000
 
@@ -192,6 +196,18 @@ def _refuse_duplicates(
     il, xl = grid.inlines[grid.il_index[first]], grid.crosslines[grid.xl_index[first]]
     found = np.unique(offsets)
     pairs = len(np.unique(flat[order][same]))
+    if grid.shape[0] == 1 and len(found) <= 1:
+        also = f" and crossline {xl} (byte {xline_byte})" if grid.shape[1] == 1 else ""
+        raise GeometryOptionError(
+            f"{source}: a 2-D line? All {len(grid.traces)} traces share inline {il} (byte "
+            f"{iline_byte}){also}, so they cannot be told apart. Read a 2-D line (or a set "
+            "of them) with the line "
+            f"number as the inline and the trace (CDP) number as the crossline: {{key}}="
+            f"{fields.FIELD_RECORD} {{xline}}={fields.CDP} (field record / line and CDP), or "
+            "the bytes your software writes them at; it is then one inline of its traces.",
+            option="iline",
+            others=("xline",),
+        )
     if len(found) > 1:
         raise GeometryOptionError(
             f"{source}: prestack data: {pairs} inline/crossline pairs hold several traces "
@@ -209,9 +225,29 @@ def _refuse_duplicates(
     )
 
 
+def on_sections(present: np.ndarray) -> tuple[int, int] | None:
+    """(inlines, crosslines) holding every trace of a grid whose traces all lie on lines at
+    least half full (a SEG-Y of a few interpreted sections); None for any other grid."""
+    rows = present.mean(axis=1) >= SECTION_FULL
+    cols = present.mean(axis=0) >= SECTION_FULL
+    covered = rows[:, None] | cols[None, :]
+    if not (rows.any() or cols.any()) or (present & ~covered).any():
+        return None
+    return int(rows.sum()), int(cols.sum())
+
+
 def _check_density(grid: Grid, source: str, min_live_fraction: float) -> None:
     fraction = grid.trace_fraction
     nil, nxl = grid.shape
+    if fraction < min_live_fraction and min(nil, nxl) > 1:
+        sections = on_sections(grid.trace_mask())
+        if sections is not None:  # a few interpreted sections: sparse is normal
+            log.info(
+                "%s: the traces (%.1f%% of the %d x %d grid) lie on %d inlines and %d "
+                "crosslines: read as labelled sections",
+                source, 100 * fraction, nil, nxl, *sections,
+            )  # fmt: skip
+            return
     if fraction < min_live_fraction:
         raise GeometryOptionError(
             f"{source}: only {fraction:.1%} of the {nil} x {nxl} inline/crossline grid holds a "

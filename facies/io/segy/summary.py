@@ -64,6 +64,7 @@ def format_summary(summary: dict[str, Any], text: str | None = None) -> str:
         ("traces", _fmt_traces(summary)),
         ("grid cells", f"{summary['grid_cells']}, {summary['missing_traces']} without a trace"),
         ("sorting", summary["sorting"]),
+        ("geometry", _fmt_geometry(il["count"], xl["count"])),
         (
             "inlines",
             f"{il['first']}..{il['last']} step {il['step']} ({il['count']}), byte {hb['iline']}",
@@ -104,3 +105,10 @@ def _fmt_traces(summary: dict[str, Any]) -> str:
 
 def _fmt_extent(extent: list[float] | None, byte: int) -> str:
     return "none" if extent is None else f"{extent[0]:.2f} .. {extent[1]:.2f} (byte {byte})"
+
+
+def _fmt_geometry(n_inlines: int, n_crosslines: int) -> str:
+    """A 2-D line (one inline or one crossline) or a 3-D grid."""
+    if n_inlines == 1 or n_crosslines == 1:
+        return f"2-D line of {max(n_inlines, n_crosslines)} traces"
+    return "3-D grid"
