@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from facies import plots
+from facies.errors import OutputError
 from facies.inference import prediction_store as ps
 from facies.io.segy.scan import SegyScan
 from facies.io.segy.writer import write_segy_streamed
@@ -67,6 +68,13 @@ def write_legend(output: Path, names: list[str], extra: dict[str, Any]) -> tuple
     colours = plots.class_colors(len(names))  # "#rrggbb", the palette of every figure
     rgb = [tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5)) for colour in colours]
     legend = output.with_suffix(".legend.json")
+    table = output.with_suffix(".colours.csv")
+    for path, mark in ((legend, '"no_data"'), (table, "id,name,R,G,B")):
+        if path.exists() and mark not in path.read_text(errors="replace")[:4096]:
+            raise OutputError(
+                f"{path} exists and is not a legend written by facies; move it away, or "
+                "choose another output=."
+            )
     legend.write_text(
         json.dumps(
             {
@@ -81,7 +89,6 @@ def write_legend(output: Path, names: list[str], extra: dict[str, Any]) -> tuple
         )
         + "\n"
     )
-    table = output.with_suffix(".colours.csv")
     with table.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["id", "name", "R", "G", "B"])

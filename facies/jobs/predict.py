@@ -29,13 +29,14 @@ def run(cfg: DictConfig, fingerprints: FingerprintCache | None = None) -> dict:
         raise ConfigError("facies predict needs checkpoint=<best.ckpt> and input=<survey.sgy>.")
     import torch
 
+    from facies import __version__
     from facies.inference import checks
     from facies.inference import prediction_store as ps
     from facies.inference.figures import prediction_figure
     from facies.inference.predict import PredictOptions, predict_survey
     from facies.inference.reader import SurveyReader
+    from facies.inference.segy_out import write_outputs
     from facies.io.segy.options import segy_options
-    from facies.io.segy.writer import write_segy_streamed
     from facies.runtime import interruptible, run_dir
     from facies.training.checkpoint import load_network
 
@@ -103,15 +104,20 @@ def run(cfg: DictConfig, fingerprints: FingerprintCache | None = None) -> dict:
         print(f"predicted inline indices {inline_range[0]}:{inline_range[1]} into {store}")
         return result
     ps.check_complete(store, reader.shape[0])
-    write_segy_streamed(
+    checkpoint = {"path": Path(cfg.checkpoint).name, "checksum": fingerprint["checkpoint"]}
+    result |= write_outputs(
         reader.scan,
-        ps.BoxReader(store),
+        store,
         output,
-        integer=True,
+        names,
+        checkpoint=checkpoint,
+        source=reader.scan.layout.path,
+        version=__version__,
         overwrite=cfg.overwrite,
         inputs=inputs,
+        confidence=bool(cfg.confidence),
+        probabilities=bool(cfg.probabilities),
     )
-    result["segy"] = str(output)
     if cfg.figure:
         figure = prediction_figure(reader, store, names, stats, out / "prediction.png")
         result["figure"] = str(figure)

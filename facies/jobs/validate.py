@@ -457,6 +457,7 @@ RULES: dict[str, Rule] = {
     # predict
     "store": PATH,
     "probabilities": FLAG,
+    "confidence": FLAG,
     "mode": choice("sections", "windows"),
     "memory_mb": optional(integer(1, example=1024), "1024"),
     "window": optional(pair(example="[64,64]"), "[64,64]"),

@@ -113,7 +113,11 @@ def test_predict_job_writes_segy_with_the_input_headers(make_segy, tmp_path):
                  "segy.sample_interval=4", cwd=tmp_path)  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     raw_in, raw_out = path.read_bytes(), out.read_bytes()
-    assert raw_out[:3120] == raw_in[:3120]  # the last textual card holds facies' mark
+    text_in, text_out = raw_in[:3200].decode("cp037"), raw_out[:3200].decode("cp037")
+    assert text_out.startswith("C 1 FACIES CLASS IDS")  # says what it holds ...
+    assert "0=parallel 1=chaotic 2=transparent -1=no data" in text_out
+    assert text_in[4:60].strip() in text_out  # ... with the input's own text below
+    assert (tmp_path / "facies.legend.json").exists() and (tmp_path / "facies.colours.csv").exists()
     assert raw_out[3200:3224] == raw_in[3200:3224] and raw_out[3226:3600] == raw_in[3226:3600]
     trace_in, trace_out = 240 + 12 * 4, 240 + 12 * 2
     count = (len(raw_in) - 3600) // trace_in
