@@ -182,32 +182,35 @@ def predict_survey(
             layout.inline_per_forward,
             layout.cross_size if "crossline" in options.directions else "not asked",
         )
-    bar = tqdm(total=sum(b - a for a, b in blocks), desc="predict", unit="inline")
-    for start, stop in blocks:
-        if layout is not None:
-            probs, invalid = _section_block(
-                net, reader, stats, options, layout, start, stop, device
-            )
-        else:
-            probs, invalid = _block(net, reader, stats, options, start, stop, starts, device)
-        confidence, labels = probs.max(dim=0)  # on the device: only these come back
-        labels = labels.to(torch.int16).cpu().numpy()
-        confidence = confidence.cpu().numpy()
-        probs = np.ascontiguousarray(probs.cpu().numpy()) if options.probabilities else None
-        dead = ~live[start:stop]
-        labels[dead] = ps.NO_TRACE
-        confidence[dead] = 0.0
-        if invalid.any():  # NaN or infinite input samples: no facies there, whatever the net says
-            labels[invalid] = ps.NO_TRACE
-            confidence[invalid] = 0.0
-            if probs is not None:
-                probs[:, invalid] = 0.0
-        result = {ps.FACIES: labels, ps.CONFIDENCE: confidence}
-        if options.probabilities:
-            result[ps.PROBABILITY] = probs
-        ps.write_block(store, start, stop, result)
-        bar.update(stop - start)
-    bar.close()
+    # a context: the bar is closed (its last line written) before an error or an interrupt
+    # reaches the command, whose one-line message is then the last line on the console
+    with tqdm(total=sum(b - a for a, b in blocks), desc="predict", unit="inline") as bar:
+        for start, stop in blocks:
+            if layout is not None:
+                probs, invalid = _section_block(
+                    net, reader, stats, options, layout, start, stop, device
+                )
+            else:
+                probs, invalid = _block(net, reader, stats, options, start, stop, starts, device)
+            confidence, labels = probs.max(dim=0)  # on the device: only these come back
+            labels = labels.to(torch.int16).cpu().numpy()
+            confidence = confidence.cpu().numpy()
+            probs = np.ascontiguousarray(probs.cpu().numpy()) if options.probabilities else None
+            dead = ~live[start:stop]
+            labels[dead] = ps.NO_TRACE
+            confidence[dead] = 0.0
+            if (
+                invalid.any()
+            ):  # NaN or infinite input samples: no facies there, whatever the net says
+                labels[invalid] = ps.NO_TRACE
+                confidence[invalid] = 0.0
+                if probs is not None:
+                    probs[:, invalid] = 0.0
+            result = {ps.FACIES: labels, ps.CONFIDENCE: confidence}
+            if options.probabilities:
+                result[ps.PROBABILITY] = probs
+            ps.write_block(store, start, stop, result)
+            bar.update(stop - start)
     return store
 
 

@@ -52,6 +52,24 @@ def datamodule_for(
         tests = load_test_surveys(data)
     consumes = model_input(model)
     traces = consumes.kind == TRACES
+    patch = tuple(patch or data["patch"])
+    # a checkpoint's patch (evaluation, inspection) may be smaller than the data config's
+    # stride: no training patch is cut then, so the stride only has to fit the patch
+    stride = tuple(min(int(s), int(p)) for s, p in zip(data["stride"], patch, strict=True))
+    common = {
+        "patch": patch,
+        "stride": stride,
+        "batch_size": data["trace_batch_size"] if traces else data["batch_size"],
+        "splits": data.get("splits"),
+        "size_multiple": consumes.size_multiple,
+        "augmentation": data.get("augmentation"),
+        "norm_stats": norm_stats,
+        "seed": seed,
+        "consumes": consumes.kind,
+        "neighbourhood": consumes.neighbourhood,
+        "mask_nonfinite": bool(data.get("mask_nonfinite", False)),
+        "patches_per_epoch": data.get("patches_per_epoch"),
+    }
     sections = data.get("sections") or {}
     layout, found, share = choose_layout(data.get("layout") or "auto", survey, sections)
     if layout == SECTIONS_LAYOUT:
@@ -69,36 +87,14 @@ def datamodule_for(
         return SectionsDataModule(
             survey,
             found,
-            patch=tuple(patch or data["patch"]),
-            stride=tuple(data["stride"]),
-            batch_size=data["trace_batch_size"] if traces else data["batch_size"],
-            splits=data.get("splits"),
-            size_multiple=consumes.size_multiple,
-            augmentation=data.get("augmentation"),
-            norm_stats=norm_stats,
-            seed=seed,
-            consumes=consumes.kind,
-            neighbourhood=consumes.neighbourhood,
-            mask_nonfinite=bool(data.get("mask_nonfinite", False)),
             margin=sections.get("margin"),
             min_labelled=sections.get("min_labelled", MIN_LABELLED),
-            patches_per_epoch=data.get("patches_per_epoch"),
+            **common,
         )
     return SurveyDataModule(
         survey,
-        patch=tuple(patch or data["patch"]),
-        stride=tuple(data["stride"]),
-        batch_size=data["trace_batch_size"] if traces else data["batch_size"],
-        splits=data.get("splits"),
-        size_multiple=consumes.size_multiple,
         directions=tuple(data.get("directions", ("inline", "crossline"))),
-        augmentation=data.get("augmentation"),
-        norm_stats=norm_stats,
-        seed=seed,
-        consumes=consumes.kind,
-        neighbourhood=consumes.neighbourhood,
         tests=tests,
         test_directions=data.get("test_directions", ("inline",)),
-        mask_nonfinite=bool(data.get("mask_nonfinite", False)),
-        patches_per_epoch=data.get("patches_per_epoch"),
+        **common,
     )

@@ -23,8 +23,9 @@ from facies.io.store import (
     open_survey,
 )
 from facies.names import CROSSLINE, INLINE, LABELS
+from tests.helpers import SEGYIO_DATA
 
-F3 = Path(__file__).resolve().parents[3] / "shared/data/segyio-test-data/f3.sgy"
+F3 = SEGYIO_DATA / "f3.sgy"
 NAMES = ["parallel layers", "chaotic", "transparent"]
 
 
@@ -85,7 +86,7 @@ def test_the_qc_summary_lives_in_the_store(store):
     assert qc["shape"]["inline"] == 5 and set(qc["class_counts"]) == set(NAMES)
 
 
-def test_trace_and_file_headers_equal_segyio(tmp_path):
+def test_trace_and_file_headers_equal_segyio(tmp_path, segyio_data):
     path = F3  # big-endian: segyio hands little-endian headers over byte-swapped
     ds = open_survey(ingest_segy(path, tmp_path / "f3.zarr"))
     headers = ds[TRACE_HEADER].values

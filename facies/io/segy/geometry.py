@@ -30,6 +30,8 @@ MIN_LIVE_FRACTION = 0.1
 #: A grid sparser than ``min_live_fraction`` is read when its traces all lie on lines at
 #: least this full (a SEG-Y holding only a few interpreted inlines and crosslines).
 SECTION_FULL = 0.5
+#: A line is an interpreted section only with at least this many traces.
+SECTION_TRACES = 8
 #: Whatever the thresholds, a grid may hold at most this many cells per trace.
 MAX_CELLS_PER_TRACE = 1000
 
@@ -227,9 +229,11 @@ def _refuse_duplicates(
 
 def on_sections(present: np.ndarray) -> tuple[int, int] | None:
     """(inlines, crosslines) holding every trace of a grid whose traces all lie on lines at
-    least half full (a SEG-Y of a few interpreted sections); None for any other grid."""
-    rows = present.mean(axis=1) >= SECTION_FULL
-    cols = present.mean(axis=0) >= SECTION_FULL
+    least half full, of at least :data:`SECTION_TRACES` traces (a SEG-Y of a few interpreted
+    sections); None for any other grid (a header byte gone wrong spreads a few traces over
+    a huge grid of short lines: never sections)."""
+    rows = (present.mean(axis=1) >= SECTION_FULL) & (present.sum(axis=1) >= SECTION_TRACES)
+    cols = (present.mean(axis=0) >= SECTION_FULL) & (present.sum(axis=0) >= SECTION_TRACES)
     covered = rows[:, None] | cols[None, :]
     if not (rows.any() or cols.any()) or (present & ~covered).any():
         return None

@@ -82,8 +82,8 @@ def test_configurable_header_bytes(make_segy):
     path = make_segy(iline_byte=9, xline_byte=17)
     survey = open_segy(path, iline=9, xline=17)
     np.testing.assert_array_equal(survey[INLINE], np.arange(10, 15))
-    with pytest.raises(GeometryError, match=r"more than one trace.*set iline=... and xline"):
-        open_segy(path)  # bytes 189/193 are all zero in this file
+    with pytest.raises(GeometryError, match=r"a 2-D line\? All 20 traces share inline 0.*iline=9"):
+        open_segy(path)  # bytes 189/193 are all zero in this file: facies suggests 9/21
 
 
 def test_explicit_endianness_overrides_detection(make_segy):
