@@ -28,6 +28,7 @@ def prediction_figure(
             seismic_il,
             np.asarray(prediction[ps.FACIES][il].values).T,
             np.asarray(prediction[ps.CONFIDENCE][il].values).T,
+            plots.SectionAxes.of(reader.survey, "inline"),
         )
     ]
     if nil > 1:
@@ -39,6 +40,7 @@ def prediction_figure(
                 seismic_xl.T,
                 np.asarray(prediction[ps.FACIES][:, xl].values).T,
                 np.asarray(prediction[ps.CONFIDENCE][:, xl].values).T,
+                plots.SectionAxes.of(reader.survey, "crossline"),
             )
         )
     return plots.prediction_figure(rows, names, path)
