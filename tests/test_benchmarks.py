@@ -24,6 +24,7 @@ def test_every_benchmark_is_listed():
         "predict",
         "quality",
         "train",
+        "train_memory",
     }
 
 
