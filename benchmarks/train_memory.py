@@ -96,6 +96,10 @@ def main() -> None:
               f"{r['anchor'] / 1e9:>9.2f} {r['peak'] / 1e9:>8.2f} {target / 1e9:>9.2f} "
               f"{r['peak'] / target:>11.2f} {per_sample:>8.2f} {r['wall']:>7.1f} "
               f"{r['cpu']:>6.1f}")  # fmt: skip
+    if len(best) >= 2:  # what one more sample costs: the slope between the smallest and largest
+        small, large = sorted(best.values(), key=lambda r: r["samples"])[:: len(best) - 1]
+        slope = (large["peak"] - small["peak"]) / (large["samples"] - small["samples"])
+        print(f"marginal: {slope:.2f} bytes a sample between the sizes (target 6)")
 
 
 if __name__ == "__main__":

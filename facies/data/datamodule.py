@@ -19,7 +19,7 @@ from facies.data.memory import (
     gib,
     survey_bytes,
 )
-from facies.data.normalization import NormStats, estimate_stats, normalize
+from facies.data.normalization import NormStats, estimate_stats_blockwise, normalize
 from facies.data.patches import PatchBatches
 from facies.data.splits import InlineRange, make_splits, resolve_gap
 from facies.data.tiling import SECTION_DIRECTIONS, PatchTable, section_table, training_tables
@@ -270,11 +270,15 @@ class SurveyDataModule(L.LightningDataModule):
             return
         self._check_memory()
         live = np.asarray(self.survey[LIVE].values)
-        if self.norm_stats is None:  # read the training inlines only, and keep nothing
-            train = self.splits["train"].as_slice()
-            amplitude = np.asarray(self.survey[AMPLITUDE].isel(inline=train).values)
-            self.norm_stats = estimate_stats(amplitude, live[train], self.seed)
-            del amplitude
+        if self.norm_stats is None:  # the training inlines, a block at a time, keeping nothing
+            train = self.splits["train"]
+            self.norm_stats = estimate_stats_blockwise(
+                lambda a, b: np.asarray(self.survey[AMPLITUDE].isel(inline=slice(a, b)).values),
+                (train.start, train.stop),
+                live,
+                self.survey.sizes["sample"],
+                self.seed,
+            )
         self.volume = self._volume(self.survey)
         _, nxl, ns = self.volume.shape
         groups = training_tables(
