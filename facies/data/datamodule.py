@@ -179,30 +179,11 @@ class SurveyDataModule(L.LightningDataModule):
         patches_per_epoch: int | str | None = None,
     ) -> None:
         super().__init__()
-        if consumes not in (SECTIONS, TRACES):
-            raise ConfigError(f"a model consumes {SECTIONS} or {TRACES}, not {consumes!r}.")
-        self.consumes, self.neighbourhood = consumes, neighbourhood
-        self.mask_nonfinite = bool(mask_nonfinite)
-        if LABELS not in survey:
-            raise OptionError(
-                "the survey has no labels; ingest it with {key}=<labels.sgy|labels.npy> first.",
-                option="labels",
-            )
-        self.survey = survey
-        self.patch = tuple(int(v) for v in patch)
-        if any(v % size_multiple for v in self.patch):
-            padded = tuple(math.ceil(v / size_multiple) * size_multiple for v in self.patch)
-            raise ConfigError(
-                f"patch {self.patch} must be a multiple of {size_multiple} (the model's "
-                f"size multiple); use data.patch=[{padded[0]},{padded[1]}]."
-            )
-        self.stride = tuple(int(v) for v in stride)
-        check_stride(self.patch, self.stride)
-        self.patches_per_epoch = epoch_budget(patches_per_epoch)
-        self.batch_size, self.seed = batch_size, seed
-        self.size_multiple = size_multiple
+        self._take_options(
+            survey, patch, stride, batch_size, size_multiple, augmentation, seed, consumes,
+            neighbourhood, mask_nonfinite, patches_per_epoch,
+        )  # fmt: skip
         self.directions = tuple(directions)
-        self.augmentation = dict(augmentation or {})
         nil = survey.sizes["inline"]
         splits = dict(splits or {})
         self.gap = resolve_gap(splits.get("gap"), nil, self.patch[1])
@@ -218,6 +199,45 @@ class SurveyDataModule(L.LightningDataModule):
         #: narrower when the training block has fewer inlines than the patch width).
         self.train_groups: list[tuple[PatchTable, tuple[int, int]]] = []
         self.held_out: dict[str, HeldOut] = {}
+
+    def _take_options(
+        self,
+        survey: xr.Dataset,
+        patch: tuple[int, int],
+        stride: tuple[int, int],
+        batch_size: int,
+        size_multiple: int,
+        augmentation: dict | None,
+        seed: int,
+        consumes: str,
+        neighbourhood: int,
+        mask_nonfinite: bool,
+        patches_per_epoch: int | str | None,
+    ) -> None:
+        """Check and keep the options every layout shares (this module's and
+        :class:`facies.data.sections_datamodule.SectionsDataModule`'s)."""
+        if consumes not in (SECTIONS, TRACES):
+            raise ConfigError(f"a model consumes {SECTIONS} or {TRACES}, not {consumes!r}.")
+        if LABELS not in survey:
+            raise OptionError(
+                "the survey has no labels; ingest it with {key}=<labels.sgy|labels.npy> first.",
+                option="labels",
+            )
+        self.consumes, self.neighbourhood = consumes, neighbourhood
+        self.mask_nonfinite = bool(mask_nonfinite)
+        self.survey = survey
+        self.patch = tuple(int(v) for v in patch)
+        if any(v % size_multiple for v in self.patch):
+            padded = tuple(math.ceil(v / size_multiple) * size_multiple for v in self.patch)
+            raise ConfigError(
+                f"patch {self.patch} must be a multiple of {size_multiple} (the model's "
+                f"size multiple); use data.patch=[{padded[0]},{padded[1]}]."
+            )
+        self.stride = tuple(int(v) for v in stride)
+        check_stride(self.patch, self.stride)
+        self.patches_per_epoch = epoch_budget(patches_per_epoch)
+        self.batch_size, self.seed, self.size_multiple = batch_size, seed, size_multiple
+        self.augmentation = dict(augmentation or {})
 
     def _check_tests(self, tests: dict[str, xr.Dataset]) -> dict[str, xr.Dataset]:
         if not tests:

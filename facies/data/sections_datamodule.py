@@ -20,7 +20,6 @@ import math
 
 import lightning as L
 import numpy as np
-import torch
 import xarray as xr
 
 from facies.data.datamodule import HeldOut, SurveyDataModule
@@ -34,10 +33,10 @@ from facies.data.sections import (
 )
 from facies.data.splits import InlineRange
 from facies.data.tiling import INLINE_SECTION, PatchTable, tile_starts
-from facies.data.traces import TraceBatches
+from facies.data.traces import TraceBatches, cut_traces
 from facies.data.volume import LABEL_DTYPE, Volume
-from facies.errors import ConfigError, OptionError, TrainingError
-from facies.names import IGNORE_INDEX, LABELS, SECTIONS, TRACES
+from facies.errors import ConfigError, TrainingError
+from facies.names import IGNORE_INDEX, SECTIONS, TRACES
 
 log = logging.getLogger(__name__)
 
@@ -49,27 +48,10 @@ class SectionTraceBatches(TraceBatches):
     own section only (the stack's next row is another section)."""
 
     def cut(self, rows: np.ndarray, rng: np.random.Generator | None) -> dict:
-        return cut_section_traces(self.volume, self.il[rows], self.xl[rows], self.radius)
-
-
-def cut_section_traces(volume: Volume, row: np.ndarray, xl: np.ndarray, radius: int) -> dict:
-    """Traces of a stack with ``radius`` neighbours along the section, as channels laid out
-    as :func:`facies.data.traces.cut_traces` does (the across-section offsets repeat the
-    section's own traces)."""
-    device = volume.amplitude.device
-    width = volume.amplitude.shape[1]
-    row_t = torch.as_tensor(row, device=device)
-    xl_t = torch.as_tensor(xl, device=device)
-    offsets = torch.arange(-radius, radius + 1, device=device)
-    xl_n = (xl_t[:, None, None] + offsets[None, None, :]).clamp(0, width - 1)
-    xl_n = xl_n.expand(len(row), 2 * radius + 1, 2 * radius + 1)
-    traces = volume.amplitude[row_t[:, None, None], xl_n]
-    return {
-        "trace": traces.flatten(1, 2),
-        "mask": volume.labels[row_t, xl_t].long(),
-        "inline": row_t,
-        "crossline": xl_t,
-    }
+        rows_all = InlineRange(0, self.volume.shape[0])
+        return cut_traces(
+            self.volume, self.il[rows], self.xl[rows], rows_all, self.radius, across=False
+        )
 
 
 class SectionHeldOut(HeldOut):
@@ -113,40 +95,17 @@ class SectionsDataModule(SurveyDataModule):
         patches_per_epoch: int | str | None = None,
     ) -> None:
         L.LightningDataModule.__init__(self)
-        if consumes not in (SECTIONS, TRACES):
-            raise ConfigError(f"a model consumes {SECTIONS} or {TRACES}, not {consumes!r}.")
-        if LABELS not in survey:
-            raise OptionError(
-                "the survey has no labels; ingest it with {key}=<labels.sgy|labels.npy> first.",
-                option="labels",
-            )
-        self.consumes, self.neighbourhood = consumes, neighbourhood
-        self.mask_nonfinite = bool(mask_nonfinite)
-        self.survey = survey
-        self.patch = tuple(int(v) for v in patch)
-        if any(v % size_multiple for v in self.patch):
-            padded = tuple(math.ceil(v / size_multiple) * size_multiple for v in self.patch)
-            raise ConfigError(
-                f"patch {self.patch} must be a multiple of {size_multiple} (the model's "
-                f"size multiple); use data.patch=[{padded[0]},{padded[1]}]."
-            )
-        self.stride = tuple(int(v) for v in stride)
-        if any(not 1 <= s <= p for s, p in zip(self.stride, self.patch, strict=True)):
-            raise ConfigError(
-                f"data.stride={list(self.stride)} with data.patch={list(self.patch)}: each "
-                "stride must lie in 1..the patch's, or samples between patches are never "
-                "trained on."
-            )
-        self.batch_size, self.seed, self.size_multiple = batch_size, seed, size_multiple
+        self._take_options(
+            survey, patch, stride, batch_size, size_multiple, augmentation, seed, consumes,
+            neighbourhood, mask_nonfinite, patches_per_epoch,
+        )  # fmt: skip
         self.directions = ("inline",)
-        self.augmentation = dict(augmentation or {})
         self.margin = math.ceil(self.patch[1] / 2) if margin is None else int(margin)
         if self.margin < 0:
             raise ConfigError(f"data.sections.margin={margin}: use 0 or more traces.")
         self.min_labelled = float(min_labelled)
         if not 0 <= self.min_labelled <= 1:
             raise ConfigError(f"data.sections.min_labelled={min_labelled}: use 0 to 1.")
-        self.patches_per_epoch = _budget(patches_per_epoch)
         self.sections = list(sections)
         self.pieces = split_pieces(self.sections, (splits or {}).get("fractions"))
         rows, self.splits = 0, {}
@@ -319,14 +278,6 @@ class SectionsDataModule(SurveyDataModule):
         if train and self.patches_per_epoch is not None:
             batches.sampler.draw = self.patches_per_epoch * self.patch[1]
         return batches
-
-
-def _budget(value: int | str | None) -> int | None:
-    try:
-        from facies.data.datamodule import epoch_budget
-    except ImportError:  # pragma: no cover - before the epoch budget existed
-        return None
-    return epoch_budget(value)
 
 
 def _whole(sections: list[Piece], piece: Piece) -> tuple[int, int]:

@@ -17,16 +17,29 @@ from facies.data.volume import Volume
 
 
 def cut_traces(
-    volume: Volume, il: np.ndarray, xl: np.ndarray, region: InlineRange, radius: int
+    volume: Volume,
+    il: np.ndarray,
+    xl: np.ndarray,
+    region: InlineRange,
+    radius: int,
+    across: bool = True,
 ) -> dict:
-    """Traces at (il, xl) with their ``radius`` neighbourhood, as a batch dict."""
+    """Traces at (il, xl) with their ``radius`` neighbourhood, as a batch dict.
+
+    ``across=False`` takes neighbours along the second axis only (a stack of sections,
+    whose rows are not neighbours): the across offsets then repeat the row's own traces,
+    so the channels keep the same layout."""
     device = volume.amplitude.device
     nxl = volume.amplitude.shape[1]
     il_t = torch.as_tensor(il, device=device)
     xl_t = torch.as_tensor(xl, device=device)
     offsets = torch.arange(-radius, radius + 1, device=device)
-    il_n = (il_t[:, None, None] + offsets[None, :, None]).clamp(region.start, region.stop - 1)
+    across_offsets = offsets if across else torch.zeros_like(offsets)
+    il_n = (il_t[:, None, None] + across_offsets[None, :, None]).clamp(
+        region.start, region.stop - 1
+    )
     xl_n = (xl_t[:, None, None] + offsets[None, None, :]).clamp(0, nxl - 1)
+    il_n, xl_n = torch.broadcast_tensors(il_n, xl_n)
     traces = volume.amplitude[il_n, xl_n]  # (B, 2r+1, 2r+1, samples)
     return {
         "trace": traces.flatten(1, 2),
