@@ -138,11 +138,15 @@ class FaciesModule(L.LightningModule):
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         logits = self(self.inputs(batch))
         mask = batch["mask"]
-        if not bool((mask != self.hparams.ignore_index).any()):
+        loss = self.loss(logits, mask)
+        # one host sync a step for both checks (on a GPU each .item()/bool() waits)
+        labelled, finite = torch.stack(
+            [(mask != self.hparams.ignore_index).any(), torch.isfinite(loss)]
+        ).tolist()
+        if not labelled:
             # a batch of rows repeated only to even out DDP shards: nothing to learn
             return logits.sum() * 0.0
-        loss = self.loss(logits, mask)
-        if not bool(torch.isfinite(loss)):
+        if not finite:
             raise TrainingError(
                 f"the training loss became {loss.item()} at epoch {self.current_epoch}, step "
                 f"{self.global_step}: the survey holds NaN or infinite amplitudes (see the QC of "
