@@ -14,19 +14,27 @@ import torch
 from facies.data.sharding import Shard
 from facies.data.volume import Volume
 
+#: Rows of a batch: a NumPy array on the CPU, a tensor on the volume's GPU.
+Rows = np.ndarray | torch.Tensor
+#: Random draws of a batch: NumPy's on the CPU, a torch generator on the volume's GPU.
+Random = np.random.Generator | torch.Generator
+
 
 def augment(
     batch: dict, generator: torch.Generator, scale: float, noise: float, key: str = "image"
 ) -> dict:
     """Amplitude scaling (one factor per example) and noise on ``batch[key]``, any shape
-    with examples first (lateral flips of patches happen in :meth:`Volume.cut`)."""
+    with examples first (lateral flips of patches happen in :meth:`Volume.cut`).
+
+    Drawn on the generator's device: a generator on the batch's GPU draws there."""
     values = batch[key]
     n, device = values.shape[0], values.device
+    draw_on = generator.device
     if scale:
-        factor = 1 + scale * (2 * torch.rand(n, generator=generator) - 1)
+        factor = 1 + scale * (2 * torch.rand(n, generator=generator, device=draw_on) - 1)
         values = values * factor.to(device).reshape(n, *[1] * (values.dim() - 1))
     if noise:
-        jitter = torch.randn(values.shape, generator=generator).to(device)
+        jitter = torch.randn(values.shape, generator=generator, device=draw_on).to(device)
         values = values + noise * jitter
     return {**batch, key: values}
 
@@ -68,14 +76,27 @@ class ShardedBatches:
     def __len__(self) -> int:
         return -(-self.sampler.per_rank // self.batch_size)
 
-    def cut(self, rows: np.ndarray, rng: np.random.Generator | None) -> dict:
-        """The batch of ``rows``; ``rng`` (None when not augmenting) draws flips."""
+    def cut(self, rows: Rows, rng: Random | None) -> dict:
+        """The batch of ``rows``; ``rng`` (None when not augmenting) draws flips.
+
+        On the CPU ``rows`` is a NumPy array and ``rng`` a NumPy generator; with the volume
+        on a GPU both are on the device (a tensor of rows, a torch generator there), so
+        cutting a batch needs no host work (see :meth:`on_device`)."""
         raise NotImplementedError
+
+    def on_device(self, device: torch.device) -> None:
+        """Hold what :meth:`cut` indexes by row on ``device`` (called once an epoch when
+        the volume is on a GPU; subclasses with per-row arrays override it)."""
 
     def __iter__(self) -> Iterator[dict]:
         epoch = self.sampler.next_epoch()
         order, scored = self.sampler.rows(epoch)
-        rng, generator = self.sampler.generators(epoch)
+        device = self.volume.device
+        rng, generator = self.sampler.generators(epoch, device)
+        if device.type != "cpu":
+            # one copy of the epoch's order; rows, flips and noise then stay on the device
+            self.on_device(device)
+            order, rng = torch.as_tensor(order, device=device), generator
         augmenting = self.augmentation.get("enabled", False)
         for start in range(0, len(order), self.batch_size):
             rows = order[start : start + self.batch_size]

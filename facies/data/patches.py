@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
+import torch
 
-from facies.data.batches import ShardedBatches
+from facies.data.batches import Random, Rows, ShardedBatches
 from facies.data.tiling import PatchTable
 from facies.data.volume import Volume
 
@@ -32,7 +32,12 @@ class PatchBatches(ShardedBatches):
         )  # fmt: skip
         self.table, self.size = table, size
 
-    def cut(self, rows: np.ndarray, rng: np.random.Generator | None) -> dict:
+    def cut(self, rows: Rows, rng: Random | None) -> dict:
         # lateral flips only: the sample axis is physical time or depth
-        flip = rng.random(len(rows)) < 0.5 if rng is not None else None
+        if rng is None:
+            flip = None
+        elif isinstance(rng, torch.Generator):  # on the volume's GPU
+            flip = torch.rand(len(rows), generator=rng, device=rng.device) < 0.5
+        else:
+            flip = rng.random(len(rows)) < 0.5
         return self.volume.cut(self.table, rows, self.size, flip)

@@ -104,8 +104,15 @@ class Shard:
         self.epoch += 1
         return epoch
 
-    def generators(self, epoch: int) -> tuple[np.random.Generator, torch.Generator]:
-        """Augmentation random streams of one (seed, epoch, rank): numpy and torch."""
+    def generators(
+        self, epoch: int, device: torch.device | str = "cpu"
+    ) -> tuple[np.random.Generator, torch.Generator]:
+        """Augmentation random streams of one (seed, epoch, rank): numpy and torch.
+
+        The torch generator lives on ``device``: on a GPU, noise and flips are drawn there
+        (no host work or host-to-device copy per batch). Its stream differs from the CPU
+        generator's of the same seed, so a run is reproducible per device type."""
         numpy_seq, torch_seq = np.random.SeedSequence(self._key(epoch, self.rank)).spawn(2)
         torch_seed = int(torch_seq.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
-        return np.random.default_rng(numpy_seq), torch.Generator().manual_seed(torch_seed)
+        generator = torch.Generator(device=device).manual_seed(torch_seed)
+        return np.random.default_rng(numpy_seq), generator

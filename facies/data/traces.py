@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from facies.data.batches import ShardedBatches
+from facies.data.batches import Random, Rows, ShardedBatches
 from facies.data.splits import InlineRange
 from facies.data.volume import Volume
 
@@ -76,5 +76,9 @@ class TraceBatches(ShardedBatches):
         self.il, self.xl = il + region.start, xl
         self.region, self.radius = region, radius
 
-    def cut(self, rows: np.ndarray, rng: np.random.Generator | None) -> dict:
+    def on_device(self, device: torch.device) -> None:
+        self.il = torch.as_tensor(self.il, device=device)
+        self.xl = torch.as_tensor(self.xl, device=device)
+
+    def cut(self, rows: Rows, rng: Random | None) -> dict:
         return cut_traces(self.volume, self.il[rows], self.xl[rows], self.region, self.radius)
