@@ -167,7 +167,8 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _plain_config(cfg: Any) -> Any:
+def plain_config(cfg: Any) -> Any:
+    """``cfg`` as plain containers, resolved where its interpolations resolve."""
     from omegaconf import OmegaConf
 
     if not OmegaConf.is_config(cfg):
@@ -213,7 +214,7 @@ class Provenance:
         self.path = Path(run_dir) / PROVENANCE_FILE
         self.base = Path(base) if base else Path.cwd()
         self.fingerprints = fingerprints
-        config = _plain_config(config)
+        config = plain_config(config)
         paths = config_paths(config, self.base)
         keys = [key for key, _ in _candidates(config)]
         self._outputs = [key for key in keys if _is_output_key(key)]

@@ -157,9 +157,9 @@ def run_metadata(record: Mapping[str, Any] | None, config: Any = None) -> dict[s
 
     record = dict(record or {})
     if "config" not in record:
-        from facies.provenance import _plain_config
+        from facies.provenance import plain_config
 
-        record["config"] = _plain_config(config)
+        record["config"] = plain_config(config)
     meta: dict[str, Any] = {}
     _flat({"config": record["config"] or {}}, "", meta)
     meta["facies_version"] = record.get("facies_version", __version__)
