@@ -72,6 +72,14 @@ def class_colormap(n: int):
     return ListedColormap(class_colors(n), name=f"facies_classes_{n}")
 
 
+def class_handles(class_names: list[str]) -> list:
+    """Legend entries naming each class in its colour (``fig.legend(handles=...)``)."""
+    from matplotlib.patches import Patch
+
+    colours = class_colors(len(class_names))
+    return [Patch(color=c, label=name) for c, name in zip(colours, class_names, strict=True)]
+
+
 def class_norm(n: int):
     """The norm that maps class k of ``n`` to colour k of :func:`class_colormap`."""
     from matplotlib.colors import BoundaryNorm

@@ -97,6 +97,14 @@ def summary_figure(inspection, path: Path) -> Path:
     )
     axes[0].set_yscale("log")
     axes[0].set_ylabel("receptive field (samples / traces)")
+    interval = float(getattr(inspection.data, "sample_interval", 0.0) or 0.0)
+    if interval > 0:  # the vertical field in time (or depth) too
+        axes_info = inspection.data.axes
+        unit = "m" if axes_info is not None and "depth" in axes_info.vertical_label else "ms"
+        right = axes[0].secondary_yaxis(
+            "right", functions=(lambda s: s * interval, lambda t: t / interval)
+        )
+        right.set_ylabel(f"vertical field ({unit}, {interval:g} {unit} per sample)")
     axes[0].set_title("receptive field")
     both(
         axes[1],

@@ -9,7 +9,7 @@ import torch
 
 from facies.models.lstm import TraceLSTM
 from facies.models.lstm_cell import ExplicitLSTM
-from facies.plots import class_colormap, figure
+from facies.plots import class_colormap, class_handles, figure
 
 TITLES = {"f": "forget f_t", "i": "input i_t", "o": "output o_t", "c": "cell c_t"}
 
@@ -35,35 +35,47 @@ def gates_figure(
     class_names: list[str],
     path: Path,
     truth: np.ndarray | None = None,
+    vertical: tuple[str, np.ndarray] | None = None,
 ) -> Path:
-    """A trace, then f_t, i_t, o_t and c_t (units as rows), then predicted facies."""
+    """A trace, then f_t, i_t, o_t and c_t (units as columns), then true and predicted
+    facies in the class palette, with a legend naming the classes.
+
+    ``vertical``: the label and values of the trace's axis (e.g. ``("TWT (ms)", times)``);
+    None for sample numbers."""
+    label, depth = vertical if vertical is not None else ("sample", np.arange(len(trace)))
+    if len(depth) != len(trace):  # a padded trace: the axis of its first samples, extended
+        step = float(depth[1] - depth[0]) if len(depth) > 1 else 1.0
+        depth = float(depth[0]) + step * np.arange(len(trace))
+    step = float(depth[1] - depth[0]) if len(depth) > 1 else 1.0
+    top, bottom = float(depth[0]) - step / 2, float(depth[-1]) + step / 2
     panels = ["f", "i", "o", "c"]
     fig = figure((14, 6))
     axes = fig.subplots(1, 3 + len(panels), sharey=True)
-    samples = np.arange(len(trace))
-    axes[0].plot(trace, samples, "k", lw=0.8)
+    axes[0].plot(trace, depth, "k", lw=0.8)
     axes[0].set_title("trace")
-    axes[0].set_ylabel("sample")
-    axes[0].invert_yaxis()
+    axes[0].set_ylabel(label)
+    axes[0].set_ylim(bottom, top)
     for ax, name in zip(axes[1:], panels, strict=False):
         values = gates[name]
         limits = (0, 1) if name != "c" else (-np.abs(values).max(), np.abs(values).max())
         cmap = "viridis" if name != "c" else "RdBu_r"
         ax.imshow(values, aspect="auto", cmap=cmap, vmin=limits[0], vmax=limits[1],
-                  interpolation="nearest")  # fmt: skip
-        ax.set_title(
-            {"f": "forget f_t", "i": "input i_t", "o": "output o_t", "c": "cell c_t"}[name]
-        )
+                  interpolation="nearest",
+                  extent=(-0.5, values.shape[1] - 0.5, bottom, top))  # fmt: skip
+        ax.set_title(TITLES[name])
         ax.set_xlabel("unit")
     n = len(class_names)
     cmap = class_colormap(n)
     for ax, (title, labels) in zip(axes[-2:], (("truth", truth), ("predicted", gates["predicted"])),
                                    strict=True):  # fmt: skip
         if labels is not None:
-            ax.imshow(labels[:, None], aspect="auto", cmap=cmap, vmin=-0.5, vmax=n - 0.5,
-                      interpolation="nearest")  # fmt: skip
+            shown = np.ma.masked_less(np.asarray(labels)[:, None], 0)  # unlabelled: blank
+            ax.imshow(shown, aspect="auto", cmap=cmap, vmin=-0.5, vmax=n - 0.5,
+                      interpolation="nearest", extent=(-0.5, 0.5, bottom, top))  # fmt: skip
         ax.set_title(title)
         ax.set_xticks([])
-    fig.tight_layout()
+    fig.legend(handles=class_handles(class_names), loc="lower center", ncol=min(n, 8),
+               title="facies", frameon=False)  # fmt: skip
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.savefig(path, dpi=100)
     return path

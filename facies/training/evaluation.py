@@ -145,7 +145,7 @@ def _gates(module: FaciesModule, datamodule: SurveyDataModule, path: Path) -> No
     """Gate activations of the LSTM along the middle trace of the middle test inline."""
     from facies.studies.gates import gates_figure, record_gates
 
-    _, held = _first_test_set(datamodule, None)
+    name, held = _first_test_set(datamodule, None)
     split = held.region
     il = np.array([split.start + len(split) // 2])
     xl = np.array([held.volume.shape[1] // 2])
@@ -154,5 +154,7 @@ def _gates(module: FaciesModule, datamodule: SurveyDataModule, path: Path) -> No
     gates = record_gates(module.net, trace)
     centre = trace.shape[0] // 2
     truth = batch["mask"][0].cpu().numpy()
+    axes = _axes(datamodule, name, held)
     gates_figure(trace[centre].cpu().numpy(), gates, list(module.hparams.class_names), path,
-                 np.where(truth == IGNORE_INDEX, -1, truth))  # fmt: skip
+                 np.where(truth == IGNORE_INDEX, -1, truth),
+                 (axes.vertical_label, axes.vertical))  # fmt: skip
