@@ -215,3 +215,57 @@ def sparse_store(folder: Path, shape=(64, 48, 32), inlines=3, crosslines=3, **kw
         made.paths["seismic"], folder / "survey.zarr", labels=made.paths["labels"],
         class_names=made.paths["classes"], **options,
     )  # fmt: skip
+
+
+def as_mdio(survey, domain: str = "time", labels: str | None = None):
+    """A copy of a facies survey (``xarray.Dataset``) laid out as MDIO v1 writes a
+    post-stack cube: dims (inline, crossline, time|depth), ``amplitude``, ``trace_mask``,
+    a structured ``headers`` variable, ``segy_file_header`` and cdp_x/cdp_y coordinates
+    (``labels``: also the survey's labels under that name)."""
+    import xarray as xr
+
+    cells = (survey.sizes["inline"], survey.sizes["crossline"])
+    header = np.zeros(cells, dtype=[("inline", "<i4"), ("crossline", "<i4"), ("cdp_x", "<i4")])
+    lateral = ("inline", "crossline")
+    data = {
+        "amplitude": ((*lateral, domain), survey["amplitude"].values.copy()),
+        "trace_mask": (lateral, survey["live"].values.copy()),
+        "headers": (lateral, header),
+        "segy_file_header": ((), "", {"textHeader": "C01 made by a test"}),
+    }
+    if labels:
+        data[labels] = ((*lateral, domain), survey["labels"].values.copy())
+    units = {"time": "ms"} if domain == "time" else {"length": "m"}
+    coords = {
+        "inline": survey["inline"].values.astype(np.int32),
+        "crossline": survey["crossline"].values.astype(np.int32),
+        domain: (domain, survey["sample"].values.astype(np.int32), {"unitsV1": units}),
+        "cdp_x": (lateral, survey["cdp_x"].values),
+        "cdp_y": (lateral, survey["cdp_y"].values),
+    }
+    attrs = {"apiVersion": "1.1.0", "name": "PostStack3DTime", "attributes": {"surveyType": "3D"}}
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def as_segysak(survey, order=("iline", "xline", "samples"), labels: str | None = None):
+    """A facies survey laid out as segysak 0.5 reads SEG-Y: dims iline, xline, samples (in
+    ``order``), ``data``, and cdp_x/cdp_y as unscaled integers with the coordinate scalar
+    in ``attrs["seisnc"]`` (``labels``: also the survey's labels under that name)."""
+    import json
+
+    import xarray as xr
+
+    names = {"iline": "inline", "xline": "crossline", "samples": "sample"}
+    dims = tuple(names[d] for d in order)
+    data = {"data": (order, survey["amplitude"].transpose(*dims).values.copy())}
+    if labels:
+        data[labels] = (order, survey["labels"].transpose(*dims).values.copy())
+    for name in ("cdp_x", "cdp_y"):
+        data[name] = (("iline", "xline"), np.round(survey[name].values * 100).astype(np.int32))
+    coords = {
+        "iline": survey["inline"].values,
+        "xline": survey["crossline"].values,
+        "samples": survey["sample"].values.astype(np.float32),
+    }
+    seisnc = json.dumps({"coord_scalar": -100.0, "coord_scaled": False})
+    return xr.Dataset(data, coords=coords, attrs={"seisnc": seisnc})

@@ -32,10 +32,10 @@ def run(cfg: DictConfig, fingerprints: FingerprintCache | None = None) -> dict:
     from facies import __version__
     from facies.inference import checks
     from facies.inference import prediction_store as ps
+    from facies.inference.dataset import open_reader
     from facies.inference.figures import prediction_figure
     from facies.inference.predict import PredictOptions, predict_survey
-    from facies.inference.reader import SurveyReader
-    from facies.inference.segy_out import write_outputs
+    from facies.inference.segy_out import output_template, write_outputs
     from facies.io.segy.options import segy_options
     from facies.runtime import interruptible, run_dir
     from facies.training.checkpoint import load_network
@@ -51,13 +51,16 @@ def run(cfg: DictConfig, fingerprints: FingerprintCache | None = None) -> dict:
         _check_output(output, store, inputs, cfg.overwrite)
         _warn_leftovers(output)
     segy = segy_options(cfg.segy)
-    reader = SurveyReader(cfg.input, **segy)
-    if want_segy:
-        _check_template(cfg, reader, segy, fingerprints)
-        inputs.append(reader.template)
+    reader = open_reader(cfg.input, **segy)
+    no_segy = _no_segy_headers(cfg, reader, want_segy, store)  # an MDIO or segysak dataset
+    want_segy = want_segy and no_segy is None
+    template = None
+    if want_segy:  # the SEG-Y the output is written like, or the headers a store kept of it
+        template = output_template(cfg.input, reader.scan, segy, fingerprints, reader.survey)
+        inputs.append(template.path)
         _check_output(output, store, inputs, cfg.overwrite)  # not the store's source either
     net, hp = load_network(cfg.checkpoint)
-    _check_space(reader, output if want_segy else None, store, cfg, len(hp["class_names"]))
+    _check_space(reader, template, output, store, cfg, len(hp["class_names"]))
     checks.check_compatible(hp, reader, allow_mismatch=cfg.allow_mismatch)
     checks.check_window(cfg.window, hp, reader)
     stats = checks.normalisation(hp, reader, cfg.normalization)
@@ -104,14 +107,20 @@ def run(cfg: DictConfig, fingerprints: FingerprintCache | None = None) -> dict:
         print(f"predicted inline indices {inline_range[0]}:{inline_range[1]} into {store}")
         return result
     ps.check_complete(store, reader.shape[0])
+    if no_segy is not None:  # the store and the figure only
+        if cfg.figure:
+            figure = prediction_figure(reader, store, names, stats, out / "prediction.png")
+            result["figure"] = str(figure)
+        print("\n".join([*(f"{key}: {value}" for key, value in result.items()), no_segy]))
+        return result
     checkpoint = {"path": Path(cfg.checkpoint).name, "checksum": fingerprint["checkpoint"]}
     result |= write_outputs(
-        reader.scan,
+        template,
         store,
         output,
         names,
         checkpoint=checkpoint,
-        source=reader.scan.layout.path,
+        source=template.source,
         version=__version__,
         overwrite=cfg.overwrite,
         inputs=inputs,
@@ -123,6 +132,34 @@ def run(cfg: DictConfig, fingerprints: FingerprintCache | None = None) -> dict:
         result["figure"] = str(figure)
     print("\n".join(f"{key}: {value}" for key, value in result.items()))
     return result
+
+
+def _no_segy_headers(cfg: DictConfig, reader, want_segy: bool, store: Path) -> str | None:
+    """For a dataset (MDIO v1, segysak), or a store made from one, which holds no SEG-Y
+    headers to write a facies SEG-Y like: what the run writes instead (refused before any
+    work where SEG-Y was asked for by name); None for SEG-Y and stores made from it."""
+    from facies.io.datasets import made_from_dataset
+
+    view = getattr(reader, "view", None)
+    made_from = made_from_dataset(reader.survey.attrs)
+    if view is None and made_from is None:
+        return None
+    what = f"a dataset ({view.convention})" if view else f"a survey store made from {made_from}"
+    how = (
+        "to get SEG-Y, predict the SEG-Y file the dataset was made from (input=<survey.sgy>), "
+        "or write the store's facies on its grid with facies.io.write_segy_like(<survey.sgy>, "
+        f"xarray.open_zarr('{store}')['facies'], 'facies.sgy')"
+    )
+    if want_segy and (cfg.output or cfg.write_segy):
+        key = f"output={cfg.output}" if cfg.output else "write_segy=true"
+        raise ConfigError(
+            f"input={cfg.input} is {what}, which holds no SEG-Y headers to write {key} "
+            f"from; leave {key} out to predict into the store only, or {how}."
+        )
+    return (
+        f"no SEG-Y written: input={cfg.input} is {what}, which holds no SEG-Y headers; the "
+        f"facies are in {store} (zarr: facies, confidence); {how}."
+    )
 
 
 def _warn_leftovers(output: Path) -> None:
@@ -174,61 +211,20 @@ def _check_output(output: Path, store: Path, inputs: list, overwrite: bool) -> N
     )
 
 
-def _check_template(cfg: DictConfig, reader, segy: dict, fingerprints) -> None:
-    """A store given as input: the SEG-Y file it was ingested from (whose headers the
-    facies SEG-Y takes) must still be there, hold the same survey, and be read with the
-    SEG-Y options it was ingested with."""
-    from facies.io.fingerprint import fingerprint
-    from facies.io.store import STORE_RECORD, segy_record_options
-
-    if reader.scan is not None and reader.template == reader.path:
-        return  # a SEG-Y input is its own template
-    source = reader.survey.attrs.get("source") or "<unknown>"
-    only_store = "inlines=[<first>,<last>] write_segy=false"
-    if reader.scan is None:
-        raise ConfigError(
-            f"input={cfg.input} was ingested from {source}, which is gone (moved or "
-            "deleted), and the facies SEG-Y takes its headers from it: give "
-            f"input=<that SEG-Y file, where it is now>, or predict into the store only "
-            f"with {only_store}."
-        )
-    record = reader.survey.attrs.get(STORE_RECORD)
-    if isinstance(record, dict):
-        options = segy_record_options(segy)
-        if record.get("segy") and record["segy"] != options:
-            differ = {k: v for k, v in record["segy"].items() if options.get(k) != v}
-            hint = " ".join(f"segy.{k}={v}" for k, v in differ.items())
-            raise ConfigError(
-                f"input={cfg.input} was ingested with other SEG-Y options than these; "
-                f"pass the same ones ({hint}) so the facies SEG-Y is laid out like {source}."
-            )
-        found = fingerprint(reader.template, fingerprints)
-        found.pop("path", None)
-        wanted = {k: v for k, v in (record.get("seismic") or {}).items() if k in found}
-        same = wanted == {k: found[k] for k in wanted}
-    else:  # a store made before records: its size is all it says
-        size = reader.survey.attrs.get("source_size")
-        same = size is None or size == reader.template.stat().st_size
-    if not same:
-        raise ConfigError(
-            f"input={cfg.input} was ingested from {source}, which has changed since (other "
-            "size or headers): ingest it again, or give input=<the SEG-Y file> to predict "
-            f"from it directly, or predict into the store only with {only_store}."
-        )
-
-
-def _check_space(reader, output: Path | None, store: Path, cfg: DictConfig, classes: int) -> None:
+def _check_space(
+    reader, template, output: Path, store: Path, cfg: DictConfig, classes: int
+) -> None:
     """Refuse to start when the disk cannot hold the prediction store (unless it exists:
     a resumed or shared one) and the facies SEG-Y."""
     nil, nxl, ns = reader.shape
     needs: dict[int, list] = {}
     store_bytes = nil * nxl * ns * (6 + (4 * classes if cfg.probabilities else 0))
     items = [] if store.exists() else [(store, store_bytes, "store")]
-    if output is not None and reader.scan is not None:
+    if template is not None:  # the facies SEG-Y is written
         from facies.io.segy.formats import INT16
         from facies.io.segy.writer import output_size
 
-        items.append((output, output_size(reader.scan, INT16), "output"))
+        items.append((output, output_size(template, INT16), "output"))
     for path, need, key in items:
         folder = path.parent
         try:

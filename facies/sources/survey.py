@@ -22,6 +22,13 @@ import xarray as xr
 from omegaconf import DictConfig, OmegaConf
 
 from facies.errors import ConfigError, OptionError
+from facies.io.datasets import (
+    dataset_record,
+    ingest_dataset,
+    is_survey_dataset,
+    labels_name,
+    open_survey_dataset,
+)
 from facies.io.fingerprint import FingerprintCache
 from facies.io.segy.options import segy_options
 from facies.io.store import (
@@ -97,7 +104,8 @@ def prepare_store(cfg: DictConfig, segy: Mapping | DictConfig | None = None) -> 
     store is reused only when its record is the one the config gives now: another survey
     of the same name, other header bytes, labels or classes make a store of their own.
     ``data/<seismic name>.zarr`` (where ``facies ingest`` puts it) is reused when its
-    record matches too.
+    record matches too. A ``store`` that is an MDIO v1 or segysak dataset is stored the
+    same way, on first use (:func:`_dataset_store`).
 
     Under DDP started by SLURM or torchrun every process runs the job: only the first
     (global rank 0) makes the store; the others wait until it exists (the store is
@@ -105,6 +113,8 @@ def prepare_store(cfg: DictConfig, segy: Mapping | DictConfig | None = None) -> 
     """
     synthetic = source_of(cfg) == SYNTHETIC_SOURCE and cfg.get("synthetic") is not None
     given = Path(cfg.store) if cfg.get("store") else None
+    if given is not None and is_survey_dataset(given):
+        return _dataset_store(cfg, given, segy, synthetic)
     if synthetic:
         _check_synthetic_cache(cfg, given)
     if given is not None:
@@ -205,6 +215,8 @@ def _input_paths(cfg: Mapping | DictConfig) -> dict[str, Path]:
 
 def _check_inputs(cfg: Mapping | DictConfig) -> None:
     for key, path in _input_paths(cfg).items():
+        if key in ("labels", "classes") and path.is_dir():  # labelled sections
+            continue
         if not path.is_file():
             what = "is a folder, not a file" if path.is_dir() else "does not exist"
             raise OptionError(f"{{key}}={path} {what}; give the path of the file.", option=key)
@@ -256,6 +268,42 @@ def _given_store(
             option="store",
             others=("seismic",),
         )
+    return store
+
+
+def _dataset_store(
+    cfg: DictConfig, source: Path, segy: Mapping | DictConfig | None, synthetic: bool
+) -> Path:
+    """An MDIO v1 or segysak dataset given as ``store``: stored as a survey store under
+    ``data/`` on first use (``<name>-<digest>.zarr``, the digest that of its record:
+    :func:`facies.io.datasets.dataset_record`), and reused while the record matches.
+
+    ``labels`` names one of its variables or a labels file; without it, a variable named
+    ``labels`` is used if there is one. The synthetic data config's own labels and class
+    names (files beside ``seismic``) describe the synthetic survey, not this one: they
+    are left out.
+    """
+    options = _segy(cfg, segy)
+    view = open_survey_dataset(source, options.get("sample_interval"))
+    labels, classes = cfg.get("labels"), _plain(cfg.get("classes"))
+    if synthetic and cfg.get("seismic"):
+        own = Path(cfg.seismic).parent
+        if labels and str(labels) not in view.variable_names() and Path(labels).parent == own:
+            labels = None
+        if isinstance(classes, str) and Path(classes).parent == own:
+            classes = None
+    labels = labels_name(view, labels)
+    keywords = {"labels": labels, "ignore_label": cfg.get("ignore_label"), "class_names": classes}
+    reading = {k: options[k] for k in ("zero_traces", "sample_interval") if k in options}
+    record = dataset_record(source, **keywords, **reading)
+    store = Path(CACHE_FOLDER) / f"{source.stem}-{record_digest(record)}.zarr"
+    if store.exists() and not record_differences(read_record(store), record):
+        log.info("reusing the survey store %s (made from %s)", store, source)
+        return store
+    if not is_primary_process():
+        return _wait_for(store, cfg, "the survey store")
+    log.info("storing the %s dataset %s as %s (first use)", view.convention, source, store)
+    ingest_dataset(source, store, **keywords, overwrite=store.exists(), record=record, **options)
     return store
 
 
