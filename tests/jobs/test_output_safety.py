@@ -21,7 +21,7 @@ from facies.io.outputs import DiskFullError
 from facies.io.store import OWNER_FILE, ingest_segy
 from facies.sources import synthetic
 from facies.sources.synthetic import make_synthetic_survey
-from tests.helpers import facies, make_checkpoint, snapshot
+from tests.helpers import as_legacy_store, facies, make_checkpoint, snapshot
 
 SMALL = {"n_inlines": 8, "n_crosslines": 8, "n_samples": 32, "figure": False}
 
@@ -160,23 +160,30 @@ def test_predict_never_writes_over_its_inputs_and_checks_before_any_work(project
     assert (tmp_path / "notes" / "n.txt").read_text() == "mine"
 
 
-def test_predict_on_a_store_whose_source_moved_is_an_error(project, tmp_path):
+def test_predict_on_a_store_whose_source_moved(project, tmp_path):
+    """The facies SEG-Y takes the headers the store kept; a store that keeps none (an
+    older facies) is refused before any work, in one line that says what is needed."""
     ckpt = make_checkpoint(tmp_path / "model.ckpt", sample_interval=4.0)
     store = ingest_segy(project, tmp_path / "s.zarr")
+    original = project.read_bytes()
     moved = tmp_path / "elsewhere.sgy"
     shutil.move(project, moved)
-    run = facies("predict", f"checkpoint={ckpt}", f"input={store}", cwd=tmp_path)
-    line = _one_line_error(run, "predict")
-    assert f"ingested from {project}, which is gone" in line
-    assert "give input=<that SEG-Y file" in line and "write_segy=false" in line
-    assert not list(tmp_path.glob("outputs/predict/*/prediction.zarr"))  # before any work
-    # the fix: predict from the SEG-Y where it is now
     out = tmp_path / "facies.sgy"
-    run = facies("predict", f"checkpoint={ckpt}", f"input={moved}", f"output={out}",
+    run = facies("predict", f"checkpoint={ckpt}", f"input={store}", f"output={out}",
                  "figure=false", cwd=tmp_path)  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
-    assert outputs.is_facies_segy(out)
-    # and a facies SEG-Y is replaced with overwrite=true
+    assert outputs.is_facies_segy(out) and moved.read_bytes() == original
+    legend = json.loads(out.with_suffix(".legend.json").read_text())
+    assert legend["headers_kept_in"] == str(store)
+    # a store from before facies kept headers: refused, with what is needed
+    shutil.rmtree(as_legacy_store(store) / "trace_header")
+    runs = set(tmp_path.glob("outputs/predict/*/prediction.zarr"))
+    run = facies("predict", f"checkpoint={ckpt}", f"input={store}", cwd=tmp_path)
+    line = _one_line_error(run, "predict")
+    assert f"ingested from {project}, which is gone" in line and "keeps no SEG-Y headers" in line
+    assert "give input=<that SEG-Y file" in line and "write_segy=false" in line
+    assert set(tmp_path.glob("outputs/predict/*/prediction.zarr")) == runs  # before any work
+    # the fix: predict from the SEG-Y where it is now
     run = facies("predict", f"checkpoint={ckpt}", f"input={moved}", f"output={out}",
                  "figure=false", "overwrite=true", cwd=tmp_path)  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]

@@ -1,6 +1,8 @@
 """Write new trace values into a copy of a template SEG-Y file.
 
-Textual, binary and trace headers are copied byte for byte; only the sample-format
+The template is a SEG-Y file, or what a survey store kept of one
+(:mod:`facies.io.segy.template`). Textual, binary and trace headers are copied byte
+for byte, every trace in the template's order; only the sample-format
 code (bytes 3225-3226) changes, to IEEE float (5) for float values or 2-byte
 integer (3) for integer values such as facies labels, and the last card of the
 textual header carries facies' mark (:func:`facies.io.outputs.mark_textual_header`),
@@ -39,6 +41,7 @@ from facies.io.segy.fields import (
 from facies.io.segy.formats import IEEE_FLOAT, INT16, SAMPLE_FORMATS, encode
 from facies.io.segy.reader import BLOCK_BYTES
 from facies.io.segy.scan import SegyScan, scan_segy
+from facies.io.segy.template import SegyTemplate, as_template, template_of_scan
 from facies.names import CROSSLINE, INLINE
 
 log = logging.getLogger(__name__)
@@ -74,12 +77,13 @@ def write_segy_like(
     out = Path(out)
     scan = scan_segy(template, **options)
     cube, code = _prepare_values(values, scan)
-    _check_target(scan, out, overwrite, inputs, code)
-    return _write_atomic(scan, lambda il, xl: cube[il, xl], code, out)
+    layout = template_of_scan(scan)
+    _check_target(layout, out, overwrite, inputs, code)
+    return _write_atomic(layout, lambda il, xl: cube[il, xl], code, out)
 
 
 def write_segy_streamed(
-    scan: SegyScan,
+    template: SegyScan | SegyTemplate,
     values_at: Callable[[np.ndarray, np.ndarray], np.ndarray],
     out: str | os.PathLike,
     *,
@@ -92,7 +96,8 @@ def write_segy_streamed(
     """Like :func:`write_segy_like`, with values fetched block by block (bounded memory).
 
     Args:
-        scan: the template, scanned with :func:`facies.io.scan_segy`.
+        template: the template: a SEG-Y file scanned with :func:`facies.io.scan_segy`,
+            or a :class:`~facies.io.segy.template.SegyTemplate` (what a store kept).
         values_at: returns the (k, samples) values of grid cells ``(il_index, xl_index)``
             (k of them, in the template's trace order).
         out: the new file.
@@ -105,12 +110,13 @@ def write_segy_streamed(
     """
     out = Path(out)
     code = INT16 if integer else IEEE_FLOAT
-    _check_target(scan, out, overwrite, inputs, code, key)
-    return _write_atomic(scan, values_at, code, out, key, text)
+    template = as_template(template)
+    _check_target(template, out, overwrite, inputs, code, key)
+    return _write_atomic(template, values_at, code, out, key, text)
 
 
 def _write_atomic(
-    scan: SegyScan,
+    template: SegyTemplate,
     values_at: Callable,
     code: int,
     out: Path,
@@ -118,47 +124,44 @@ def _write_atomic(
     text: list[str] | None = None,
 ) -> Path:
     with outputs.writing_to(out, key), atomic_target(out) as tmp:
-        expected = _write(scan, values_at, code, tmp, text)
+        expected = _write(template, values_at, code, tmp, text)
         size = tmp.stat().st_size
         if size != expected:
             raise OutputError(f"{out}: wrote {size} bytes where {expected} were expected.")
-    log.info("wrote %s (%d traces, format %d)", out, scan.layout.trace_count, code)
+    log.info("wrote %s (%d traces, format %d)", out, template.trace_count, code)
     return out
 
 
-def output_size(scan: SegyScan, code: int) -> int:
-    """Bytes of a SEG-Y file written like ``scan``'s template in sample format ``code``."""
-    layout = scan.layout
-    sample_bytes = SAMPLE_FORMATS[code].size
-    return layout.first_trace_offset + layout.trace_count * (
-        TRACE_HEADER_SIZE + layout.samples_per_trace * sample_bytes
-    )
+def output_size(template: SegyScan | SegyTemplate, code: int) -> int:
+    """Bytes of a SEG-Y file written like ``template`` in sample format ``code``."""
+    if isinstance(template, SegyScan):
+        layout = template.layout
+        count, ns, offset = layout.trace_count, layout.samples_per_trace, layout.first_trace_offset
+    else:
+        count, ns = template.trace_count, template.samples_per_trace
+        offset = template.first_trace_offset
+    return offset + count * (TRACE_HEADER_SIZE + ns * SAMPLE_FORMATS[code].size)
 
 
 def _check_target(
-    scan: SegyScan,
+    template: SegyTemplate,
     out: Path,
     overwrite: bool,
     inputs: Iterable[str | os.PathLike | None] = (),
     code: int = INT16,
     key: str = "output",
 ) -> None:
-    """The output rule (:func:`facies.io.outputs.prepare_output`), the template an input."""
-    template = scan.layout.path
+    """The output rule (:func:`facies.io.outputs.prepare_output`), the template (the file
+    or the store holding its headers) an input."""
     outputs.prepare_output(
         out,
         kind=outputs.FILE,
         overwrite=overwrite,
-        inputs=(template, *inputs),
+        inputs=(template.path, template.kept_in, *inputs),
         key=key,
-        need_bytes=output_size(scan, code),
+        need_bytes=output_size(template, code),
         replaceable="facies SEG-Y file",
     )
-    if len(scan.grid.traces) != scan.layout.trace_count:
-        raise FaciesError(
-            f"{template}: only {len(scan.grid.traces)} of {scan.layout.trace_count} traces lie "
-            "on the grid (an offset was selected); a template must be post-stack."
-        )
 
 
 def _prepare_values(values: np.ndarray | xr.DataArray, scan: SegyScan) -> tuple[np.ndarray, int]:
@@ -215,44 +218,46 @@ def textual_header(template_text: bytes, lines: list[str]) -> bytes:
 
 
 def _write(
-    scan: SegyScan, values_at: Callable, code: int, target: Path, text: list[str] | None = None
+    template: SegyTemplate,
+    values_at: Callable,
+    code: int,
+    target: Path,
+    text: list[str] | None = None,
 ) -> int:
-    layout, grid = scan.layout, scan.grid
-    ns = layout.samples_per_trace
+    ns, endian, count = template.samples_per_trace, template.endian, template.trace_count
     fmt = SAMPLE_FORMATS[code]
     out_dtype = np.dtype(
-        [("header", "u1", (TRACE_HEADER_SIZE,)), ("data", layout.prefix + fmt.kind, (ns,))]
+        [("header", "u1", (TRACE_HEADER_SIZE,)), ("data", template.prefix + fmt.kind, (ns,))]
     )
-    with layout.path.open("rb") as src:
-        head = bytearray(src.read(layout.first_trace_offset))
+    head = bytearray(template.head)
     if text is not None:
         head[:TEXT_HEADER_SIZE] = textual_header(bytes(head[:TEXT_HEADER_SIZE]), text)
     outputs.mark_textual_header(head)
 
     def put(byte: int, value: int, size: int = BIN_FIELD_SIZE) -> None:
-        head[byte - 1 : byte - 1 + size] = value.to_bytes(size, layout.endian, signed=True)
+        head[byte - 1 : byte - 1 + size] = value.to_bytes(size, endian, signed=True)
 
     put(BIN_FORMAT, code)
     put(BIN_SAMPLE_COUNT, ns)  # what the traces hold, whatever the template said
-    if layout.endian == "little":  # rev 2's byte-order word, so readers can tell
+    if endian == "little":  # rev 2's byte-order word, so readers can tell
         put(BIN_BYTE_ORDER, BYTE_ORDER_WORD, 4)
-    sample_count = ns.to_bytes(2, layout.endian, signed=False)
+    sample_count = ns.to_bytes(2, endian, signed=False)
     step = max(1, BLOCK_BYTES // out_dtype.itemsize)
     with target.open("wb") as fh:
         fh.write(head)
-        for start in range(0, layout.trace_count, step):
-            stop = min(start + step, layout.trace_count)
+        for start in range(0, count, step):
+            stop = min(start + step, count)
             block = np.empty(stop - start, dtype=out_dtype)
-            records = scan.records(start, stop)
-            block["header"] = records["header"]
-            del records
+            headers = template.trace_headers(start, stop)
+            block["header"] = headers
+            del headers  # a memory map of the template: its pages are dropped
             # byte 115 says what the trace holds (templates have been seen to say otherwise)
             block["header"][:, SAMPLE_COUNT - 1 : SAMPLE_COUNT + 1] = np.frombuffer(
                 sample_count, dtype=np.uint8
             )
-            samples = values_at(grid.il_index[start:stop], grid.xl_index[start:stop])
-            block["data"] = encode(samples, code, layout.endian)
+            samples = values_at(template.il_index[start:stop], template.xl_index[start:stop])
+            block["data"] = encode(samples, code, endian)
             fh.write(block.tobytes())
         fh.flush()
         os.fsync(fh.fileno())
-    return layout.first_trace_offset + layout.trace_count * out_dtype.itemsize
+    return template.first_trace_offset + count * out_dtype.itemsize
