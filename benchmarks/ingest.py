@@ -1,13 +1,18 @@
-"""Ingest benchmark: our SEG-Y reader and store against segyio on the same file.
+"""Ingest benchmark: reader, store and section reads against segyio on the same survey.
 
-    python benchmarks/ingest.py                 # makes data/bench/ibm-2g.sgy (2 GiB) once
-    python benchmarks/ingest.py --size-gb 0.25  # a smaller file
-    python benchmarks/ingest.py --input my.sgy  # any post-stack file
+    python benchmarks/ingest.py                 # 1 GiB files under data/bench/ (made once)
+    python benchmarks/ingest.py --size-gb 0.05 --rounds 1   # a quick run
 
-Each measurement runs in its own subprocess, which reports its wall time and peak
-resident memory; the file is read once first, so every run sees a warm page cache.
-Targets (issue 3, 2 GB IBM-float file, 2 cores): reader >= 0.9x the speed of
-segyio.tools.cube; ingest <= 2.5x its time with peak RSS <= a quarter of the file.
+Writes three SEG-Y files with segyio holding the same survey (IBM float, 500 samples):
+inline-sorted, crossline-sorted and shuffled. Every measurement runs in its own process
+(wall time, CPU time, peak RSS); the compared commands alternate, ``--rounds`` times,
+and the median is reported. Page cache warm. Targets (issue 16):
+
+- ingest of the inline-sorted file <= 2.5x segyio.tools.cube's time;
+- ingest peak RSS <= 0.3x the file, for every trace order;
+- from the store: an inline <= 3x segyio's inline read, a crossline <= 1.5x segyio's
+  crossline read (both on the inline-sorted SEG-Y), a time slice reading <= 0.1 of the
+  store (bytes read by the process, /proc/self/io).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -22,112 +28,166 @@ from pathlib import Path
 
 import numpy as np
 
-SECTIONS = 20
+ORDERS = ("inline", "crossline", "shuffled")
+READS = 20
+POOL = 8191
 
 
-def make_file(path: Path, size_gb: float, ns: int = 500) -> None:
-    """An IBM-float post-stack file written by segyio, trace by trace (bounded memory)."""
+def make_file(path: Path, size_gb: float, order: str, ns: int = 500) -> None:
+    """A post-stack IBM-float file written by segyio, trace by trace, in ``order``; every
+    order holds the same survey (trace values from a pool, by cell)."""
     import segyio
 
     traces = int(size_gb * 2**30 / (240 + 4 * ns))
     nxl = int(np.sqrt(traces))
     nil = traces // nxl
+    il, xl = (a.ravel() for a in np.meshgrid(np.arange(nil), np.arange(nxl), indexing="ij"))
+    if order == "crossline":
+        k = np.lexsort((il, xl))
+        il, xl = il[k], xl[k]
+    elif order == "shuffled":
+        k = np.random.default_rng(0).permutation(len(il))
+        il, xl = il[k], xl[k]
+    pool = np.random.default_rng(0).standard_normal((POOL, ns)).astype(np.float32)
     spec = segyio.spec()
-    spec.format, spec.sorting, spec.samples = 1, 2, np.arange(ns) * 4.0
-    spec.ilines, spec.xlines = np.arange(1, nil + 1), np.arange(1, nxl + 1)
-    rng = np.random.default_rng(0)
+    spec.format, spec.samples, spec.tracecount = 1, np.arange(ns) * 4.0, len(il)
     tmp = path.with_suffix(".partial")
     with segyio.create(tmp, spec) as f:
-        k = 0
-        for il in spec.ilines:
-            block = rng.standard_normal((nxl, ns)).astype(np.float32)
-            for j, xl in enumerate(spec.xlines):
-                f.header[k] = {189: int(il), 193: int(xl), 181: int(xl) * 25, 185: int(il) * 25}
-                f.trace[k] = block[j]
-                k += 1
+        for k in range(len(il)):
+            i, x = int(il[k]) + 1, int(xl[k]) + 1
+            f.header[k] = {189: i, 193: x, 181: x * 25, 185: i * 25}
+            f.trace[k] = pool[(i * nxl + x) % POOL]
     tmp.rename(path)
 
 
+def _read_bytes() -> int:
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    return 0
+
+
 def child(task: str, path: str, store: str) -> dict:
-    """One measurement, run in a fresh process; imports are not timed."""
+    """One measurement in a fresh process; imports and opening are not timed."""
     import segyio
     import segyio.tools
 
     from facies.io import open_segy
-    from facies.io.store import ingest_segy, open_survey
+    from facies.io.store import ingest_segy, open_crossline_sections, open_survey
 
-    start = time.perf_counter()
-    if task == "segyio_cube":
-        segyio.tools.cube(path)
-    elif task == "open_segy":
-        open_segy(path)
-    elif task == "ingest":
-        ingest_segy(path, store, overwrite=True)
-    elif task == "segyio_sections":
-        with segyio.open(path) as f:
-            rng = np.random.default_rng(1)
-            for _ in range(SECTIONS // 2):
-                _ = f.iline[int(rng.choice(f.ilines))]
-                _ = f.xline[int(rng.choice(f.xlines))]
-    elif task == "store_sections":
+    rng = np.random.default_rng(1)
+    extra: dict = {}
+    if task in ("segyio_inline", "segyio_crossline"):
+        f = segyio.open(path)
+        lines, keys = (f.iline, f.ilines) if task == "segyio_inline" else (f.xline, f.xlines)
+        picks = [int(k) for k in rng.choice(keys, READS)]
+        fn = lambda: [lines[k] for k in picks]  # noqa: E731
+    elif task in ("store_inline", "store_crossline", "store_slice"):
         survey = open_survey(store)
-        rng = np.random.default_rng(1)
-        for _ in range(SECTIONS // 2):
-            _ = survey.amplitude.sel(inline=int(rng.choice(survey.inline))).values
-            _ = survey.amplitude.sel(crossline=int(rng.choice(survey.crossline))).values
-    seconds = time.perf_counter() - start
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "rss_mb": rss_mb}
+        if task == "store_inline":
+            amp = survey.amplitude
+            picks = [int(k) for k in rng.choice(survey.inline.values, READS)]
+            fn = lambda: [amp.sel(inline=k).values for k in picks]  # noqa: E731
+        elif task == "store_crossline":
+            copy = open_crossline_sections(store)
+            amp = (copy if copy is not None else survey).amplitude
+            picks = [int(k) for k in rng.choice(survey.crossline.values, READS)]
+            fn = lambda: [amp.sel(crossline=k).values for k in picks]  # noqa: E731
+        else:
+            amp = survey.amplitude
+            fn = lambda: [amp.isel(sample=amp.shape[2] // 2).values]  # noqa: E731
+            extra["store_bytes"] = sum(p.stat().st_size for p in Path(store).rglob("*"))
+            extra["cube_bytes"] = int(np.prod(amp.shape)) * 4
+    elif task == "segyio_cube":
+        fn = lambda: segyio.tools.cube(path)  # noqa: E731
+    elif task == "open_segy":
+        fn = lambda: open_segy(path)  # noqa: E731
+    elif task == "ingest":
+        fn = lambda: ingest_segy(path, store, overwrite=True)  # noqa: E731
+    else:
+        raise SystemExit(f"unknown task {task}")
+    read0, cpu0, wall0 = _read_bytes(), time.process_time(), time.perf_counter()
+    fn()
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    per = READS if task.endswith(("inline", "crossline")) else 1
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"wall": wall / per, "cpu": cpu / per, "rss_mb": rss,
+            "read_bytes": _read_bytes() - read0, **extra}  # fmt: skip
 
 
 def measure(task: str, path: Path, store: Path) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", task, "--input", str(path), "--store", str(store)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    cmd = [sys.executable, __file__, "--child", task, "--input", str(path), "--store", str(store)]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"{task} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def alternate(pairs: list[tuple[str, Path, Path]], rounds: int) -> list[dict]:
+    """Each (task, file, store) ``rounds`` times, interleaved; the median of each figure."""
+    runs: list[list[dict]] = [[] for _ in pairs]
+    for _ in range(rounds):
+        for k, (task, path, store) in enumerate(pairs):
+            runs[k].append(measure(task, path, store))
+    return [{key: statistics.median(r[key] for r in rs) for key in rs[0]} for rs in runs]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--input", type=Path)
-    parser.add_argument("--size-gb", type=float, default=2.0)
-    parser.add_argument("--store", type=Path)
+    parser.add_argument("--size-gb", type=float, default=1.0)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds")
+    parser.add_argument("--folder", type=Path, default=Path("data/bench"))
+    parser.add_argument("--input")
+    parser.add_argument("--store")
     parser.add_argument("--child")
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, str(args.input), str(args.store))))
+        print(json.dumps(child(args.child, args.input, args.store)))
         return
-    path = args.input or Path("data/bench") / f"ibm-{args.size_gb:g}g.sgy"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        print(f"writing {path} with segyio ...", flush=True)
-        make_file(path, args.size_gb)
-    store = args.store or path.with_suffix(".zarr")
-    size_mb = path.stat().st_size / 2**20
-    with path.open("rb") as fh:  # warm the page cache
-        while fh.read(64 * 2**20):
-            pass
-    r = {task: measure(task, path, store) for task in
-         ("segyio_cube", "open_segy", "ingest", "segyio_sections", "store_sections")}  # fmt: skip
-    cube = r["segyio_cube"]["seconds"]
-    print(f"file: {path} ({size_mb:.0f} MiB), warm page cache, one process per row")
-    print(f"{'task':<34}{'seconds':>9}{'peak RSS MiB':>14}  ratio")
-    rows = [
-        ("segyio.tools.cube (anchor)", "segyio_cube", ""),
-        ("facies open_segy", "open_segy", f"speed {cube / r['open_segy']['seconds']:.2f}x "
-         "of segyio (target >= 0.9)"),
-        ("facies ingest to store", "ingest", f"time {r['ingest']['seconds'] / cube:.2f}x of "
-         f"segyio (target <= 2.5); RSS {r['ingest']['rss_mb'] / size_mb:.2f} of file "
-         "(target <= 0.25)"),
-        (f"segyio iline/xline x{SECTIONS}", "segyio_sections", ""),
-        (f"store sections x{SECTIONS}", "store_sections", f"time "
-         f"{r['store_sections']['seconds'] / r['segyio_sections']['seconds']:.2f}x of segyio"),
-    ]  # fmt: skip
-    for label, task, ratio in rows:
-        print(f"{label:<34}{r[task]['seconds']:>9.2f}{r[task]['rss_mb']:>14.0f}  {ratio}")
+    args.folder.mkdir(parents=True, exist_ok=True)
+    files = {o: args.folder / f"{o}-{args.size_gb:g}g.sgy" for o in ORDERS}
+    for order, path in files.items():
+        if not path.exists():
+            print(f"writing {path} with segyio ...", flush=True)
+            make_file(path, args.size_gb, order)
+    stores = {o: p.with_suffix(".zarr") for o, p in files.items()}
+    for path in files.values():  # warm the page cache
+        with path.open("rb") as fh:
+            while fh.read(64 * 2**20):
+                pass
+    size_mb = files["inline"].stat().st_size / 2**20
+    print(f"files: {args.size_gb:g} GiB ({size_mb:.0f} MiB) each, {args.rounds} alternating "
+          "rounds, medians; wall and CPU seconds, peak RSS; page cache warm")  # fmt: skip
+    il = files["inline"]
+    first = [("segyio_cube", il, stores["inline"]), ("open_segy", il, stores["inline"])]
+    ingest = alternate([*first, *[("ingest", files[o], stores[o]) for o in ORDERS]], args.rounds)
+    cube, opened, ingests = ingest[0], ingest[1], dict(zip(ORDERS, ingest[2:], strict=True))
+    tasks = ("segyio_inline", "store_inline", "segyio_crossline", "store_crossline", "store_slice")
+    reads = alternate([(t, il, stores["inline"]) for t in tasks], args.rounds)
+    si, st, sx, stx, slc = reads
+
+    def row(label: str, r: dict, ratio: str = "") -> None:
+        print(f"{label:<34}{r['wall']:>9.4f}{r['cpu']:>9.4f}{r['rss_mb']:>9.0f}  {ratio}")
+
+    print(f"{'task':<34}{'wall s':>9}{'cpu s':>9}{'RSS MiB':>9}  ratio")
+    row("segyio.tools.cube (anchor)", cube)
+    row("facies open_segy", opened, f"time {opened['wall'] / cube['wall']:.2f}x wall, "
+        f"{opened['cpu'] / cube['cpu']:.2f}x CPU of segyio.tools.cube")  # fmt: skip
+    for order, r in ingests.items():
+        ratio = f"RSS {r['rss_mb'] / size_mb:.2f} of the file (target <= 0.3)"
+        if order == "inline":
+            ratio = (f"time {r['wall'] / cube['wall']:.2f}x wall, {r['cpu'] / cube['cpu']:.2f}x "
+                     f"CPU of segyio.tools.cube (target <= 2.5); {ratio}")  # fmt: skip
+        row(f"facies ingest, {order}-sorted", r, ratio)
+    row("segyio inline (per read)", si)
+    row("store inline (per read)", st, f"{st['wall'] / si['wall']:.2f}x wall, "
+        f"{st['cpu'] / si['cpu']:.2f}x CPU of segyio (target <= 3)")  # fmt: skip
+    row("segyio crossline (per read)", sx)
+    row("store crossline (per read)", stx, f"{stx['wall'] / sx['wall']:.2f}x wall, "
+        f"{stx['cpu'] / sx['cpu']:.2f}x CPU of segyio (target <= 1.5)")  # fmt: skip
+    row("store time slice", slc, f"read {slc['read_bytes'] / 2**20:.1f} MiB = "
+        f"{slc['read_bytes'] / slc['store_bytes']:.3f} of the store, "
+        f"{slc['read_bytes'] / slc['cube_bytes']:.3f} of the cube (target <= 0.1)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -15,17 +15,23 @@ class InlineBlocks:
     """Index of a scanned file's traces by inline, for block-wise reading.
 
     Memory is bounded by one block of inlines (plus the per-trace index), not by the
-    file: only the traces of the block are mapped and decoded.
+    file: only the traces of the block are decoded, the file mapped a span at a time
+    whatever its trace order (:func:`facies.io.segy.reader.decode_traces`).
+
+    Args:
+        scan: the scanned file.
+        align: blocks hold a multiple of this many inlines (the last one fewer).
+        block_bytes: float32 bytes a block aims at (``BLOCK_BYTES`` by default).
     """
 
-    def __init__(self, scan: SegyScan, align: int = 1) -> None:
+    def __init__(self, scan: SegyScan, align: int = 1, block_bytes: int | None = None) -> None:
         self.scan = scan
         grid = scan.grid
         self.order = np.argsort(grid.il_index, kind="stable")
         self.sorted_il = grid.il_index[self.order]
         nxl = grid.shape[1]
         per_inline = nxl * scan.layout.samples_per_trace * 4
-        lines = max(1, BLOCK_BYTES // per_inline)
+        lines = max(1, (BLOCK_BYTES if block_bytes is None else block_bytes) // per_inline)
         self.block_inlines = min(grid.shape[0], max(align, lines // align * align))
 
     def ranges(self) -> Iterator[tuple[int, int]]:

@@ -1,36 +1,38 @@
 """The survey store: a chunked zarr copy of a survey that training and inference read.
 
-``ingest_segy`` streams a SEG-Y file into the store a block of inlines at a time
-(peak memory bounded by the block) and writes it atomically: into a temporary
-folder beside the target, renamed into place only when complete.
+``ingest_segy`` streams a SEG-Y file into the store a block of inlines at a time and
+writes it atomically: into a temporary folder beside the target
+(:mod:`facies.io.store_target`), renamed into place only when complete. Peak memory is
+bounded by two blocks (the write of one overlaps the read of the next) and one mapped
+span of the file, whatever the file's trace order (:func:`facies.io.segy.reader.
+mapped_traces`).
+
+The layout (:mod:`facies.io.store_layout`, store format 3): the cubes are chunked one
+inline by every crossline by a tenth of the samples (an inline section is ten chunk
+files, a time slice reads a tenth of the cube), and a copy of them chunked a block of
+inlines by one crossline by the whole trace lies in the group ``crossline_sections``
+(a crossline section is a few chunk files; :func:`open_crossline_sections`). The chunk
+shapes are in the zarr metadata (``survey[AMPLITUDE].encoding["chunks"]``).
 
 A store knows what it was made from and that it is whole:
 
-- its record (attribute ``facies_store``, :func:`store_record`): the fingerprints of
-  the SEG-Y file and of the labels, the SEG-Y reading options, ``ignore_label``, the
-  class names and the store format. A cached store is reused only when its record is
-  the one the current inputs and options give (:mod:`facies.sources.survey`).
-- its manifest (attribute ``facies_manifest``): the number and total size of the chunk
-  files of each array, taken when the ingest ended. :func:`open_survey` counts them
-  again (a directory walk, no data read) and refuses a store that lost any
-  (:class:`IncompleteStoreError`). Stores written before the manifest existed are
-  checked against their arrays' shapes instead (:func:`check_complete`).
+- its record (attribute ``facies_store``, :func:`store_record`,
+  :mod:`facies.io.store_record`): a cached store is reused only when its record is the
+  one the current inputs and options give;
+- its manifest (attribute ``facies_manifest``, :mod:`facies.io.store_check`): the
+  chunk files of each array; :func:`open_survey` refuses a store that lost any
+  (:class:`IncompleteStoreError`).
 
-Where a store is written follows :mod:`facies.io.outputs`: never over an input,
-``overwrite`` replaces only a facies store, deleted once the new one is complete.
+Its metadata is consolidated into the root ``zarr.json``: opening reads one file.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import inspect
 import json
 import logging
-import math
 import os
 import shutil
-import socket
 import time
 import uuid
 import warnings
@@ -42,9 +44,9 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from facies.errors import FaciesError, OptionError, OutputError
+from facies.errors import FaciesError, OptionError
 from facies.io import outputs
-from facies.io.fingerprint import FingerprintCache, fingerprint
+from facies.io.fingerprint import FingerprintCache
 from facies.io.inline_blocks import InlineBlocks
 from facies.io.labels import (
     LABEL_DTYPE,
@@ -54,22 +56,64 @@ from facies.io.labels import (
     check_labels,
     load_class_names,
 )
-from facies.io.segy.reader import progress, settle_live, survey_coordinates
+from facies.io.segy.reader import mapped_traces, progress, settle_live, survey_coordinates
 from facies.io.segy.scan import scan_segy
+from facies.io.store_check import (  # noqa: F401  (public names of facies.io.store)
+    MANIFEST,
+    METADATA_FILES,
+    REQUIRED_ARRAYS,
+    IncompleteStoreError,
+    check_complete,
+    chunk_census,
+)
+from facies.io.store_layout import (  # noqa: F401
+    CROSSLINE_GROUP,
+    LATERAL_CHUNK,
+    SAMPLE_CHUNK,
+    ChunkWriter,
+    create_crossline_group,
+    create_cube,
+    crossline_chunk_inlines,
+    legacy_encoding,
+    open_crossline_sections,
+    section_chunks,
+    section_encoding,
+)
+from facies.io.store_record import (  # noqa: F401
+    CONTENT_NEUTRAL,
+    JSON_ATTRS,
+    RECORD_TRACES,
+    STORE_FORMAT,
+    STORE_RECORD,
+    _file_checksum,
+    decode_attrs,
+    encode_attrs,
+    read_record,
+    record_differences,
+    record_digest,
+    segy_record_options,
+    store_attrs,
+    store_record,
+)
+from facies.io.store_target import (
+    OWNER_FILE,
+    _check_target,
+    _claim,
+    _clear_leftovers,
+)
 from facies.io.survey_qc import TraceQc, nonfinite_warning
-from facies.names import AMPLITUDE, CROSSLINE, DIMS, INLINE, LABELS, LIVE, SAMPLE
+from facies.names import AMPLITUDE, CROSSLINE, INLINE, LABELS, LIVE
 
 log = logging.getLogger(__name__)
 
-#: Chunk edge along inline and crossline; samples are chunked by SAMPLE_CHUNK.
-LATERAL_CHUNK = 32
-SAMPLE_CHUNK = 1024
 #: The trace headers (inline, crossline, TRACE_HEADER_BYTE) of every grid cell.
 TRACE_HEADER = "trace_header"
 TRACE_HEADER_BYTE = "trace_header_byte"
 TRACE_HEADER_SIZE = 240
-#: Attribute naming the attributes stored as JSON text (netCDF takes no mapping or null).
-JSON_ATTRS = "facies_json_attrs"
+#: The zarr creation of a cube, and the coordinates' chunks of the 32 x 32 layout, under
+#: the names :mod:`facies.io.datasets` imports.
+_create = create_cube
+_chunk_encoding = legacy_encoding
 
 
 def ingest_segy(
@@ -130,24 +174,33 @@ def ingest_segy(
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         meta = survey_coordinates(scan)
-        meta.to_zarr(tmp, mode="w", consolidated=False, encoding=_chunk_encoding(meta, ns))
+        meta.to_zarr(tmp, mode="w", consolidated=False, encoding=section_encoding(meta, nxl, ns))
         _claim(tmp)
         group = zarr.open_group(tmp, mode="a")
-        chunks = (LATERAL_CHUNK, LATERAL_CHUNK, min(ns, SAMPLE_CHUNK))
-        amplitude = _create(group, AMPLITUDE, (nil, nxl, ns), chunks, np.float32, 0.0)
-        label_array = None
-        if label_source is not None:
-            fill = 0 if ignore_label is None else ignore_label
-            label_array = _create(group, LABELS, (nil, nxl, ns), chunks, LABEL_DTYPE, fill)
+        across = create_crossline_group(tmp, meta)
+        inlines = crossline_chunk_inlines(nil, nxl, ns)
+        fill = 0 if ignore_label is None else ignore_label
+        cubes = {}
+        for name, dtype, value in [(AMPLITUDE, np.float32, 0.0), (LABELS, LABEL_DTYPE, fill)]:
+            if name == LABELS and label_source is None:
+                continue
+            shape = (nil, nxl, ns)
+            cubes[name] = [
+                create_cube(group, name, shape, section_chunks(nxl, ns), dtype, value),
+                create_cube(across, name, shape, (inlines, 1, ns), dtype, value),
+            ]
         headers = _create_trace_headers(group, nil, nxl)
-        stats, live = _stream(scan, amplitude, label_source, label_array, ignore_label, headers)
+        blocks = InlineBlocks(scan, align=inlines, block_bytes=inlines * nxl * ns * 4)
+        stats, live = _stream(scan, blocks, cubes, label_source, ignore_label, headers)
         # every chunk of the live mask is written, all-False ones too (check_complete)
         group[LIVE].with_config({"write_empty_chunks": True})[...] = live
         group.attrs.update(stats)
         group.attrs.update(file_headers(scan.layout))
         if label_source is not None:
             group.attrs.update({"ignore_label": ignore_label, "labels_source": str(labels)})
-            label_array.attrs.update(class_flags(names, len(stats["class_counts"])))
+            flags = class_flags(names, len(stats["class_counts"]))
+            for array in cubes[LABELS]:
+                array.attrs.update(flags)
         if names is not None:
             group.attrs["class_names"] = names
         group.attrs["qc"] = _survey_qc(tmp)
@@ -163,29 +216,6 @@ def ingest_segy(
     return out
 
 
-def _create(group, name, shape, chunks, dtype, fill) -> zarr.Array:
-    return group.create_array(
-        name,
-        shape=shape,
-        chunks=chunks,
-        dtype=dtype,
-        fill_value=fill,
-        dimension_names=list(DIMS),
-        compressors=None,
-    )
-
-
-def _chunk_encoding(meta: xr.Dataset, ns: int) -> dict[str, dict[str, Any]]:
-    """Chunks of the coordinates and the live mask that match the cubes' along each
-    shared dimension, so ``xr.open_zarr(store).chunks`` is one chunking per dimension."""
-    edge = {INLINE: LATERAL_CHUNK, CROSSLINE: LATERAL_CHUNK, SAMPLE: min(ns, SAMPLE_CHUNK)}
-    return {
-        name: {"chunks": tuple(min(edge.get(d, n), n) for d, n in var.sizes.items())}
-        for name, var in meta.variables.items()
-        if name not in meta.dims
-    }
-
-
 def _create_trace_headers(group, nil: int, nxl: int) -> zarr.Array:
     """The (inline, crossline, 240) uint8 array of each cell's SEG-Y trace header (zeros
     where no trace lies): what a SEG-Y writer needs when the source file has moved.
@@ -193,7 +223,7 @@ def _create_trace_headers(group, nil: int, nxl: int) -> zarr.Array:
     return group.create_array(
         TRACE_HEADER,
         shape=(nil, nxl, TRACE_HEADER_SIZE),
-        chunks=(LATERAL_CHUNK, LATERAL_CHUNK, TRACE_HEADER_SIZE),
+        chunks=(1, nxl, TRACE_HEADER_SIZE),
         dtype=np.uint8,
         fill_value=0,
         dimension_names=[INLINE, CROSSLINE, TRACE_HEADER_BYTE],
@@ -207,13 +237,11 @@ def _header_block(scan, blocks: InlineBlocks, start: int, stop: int) -> np.ndarr
     nxl = grid.shape[1]
     out = np.zeros((stop - start, nxl, TRACE_HEADER_SIZE), dtype=np.uint8)
     lo, hi = np.searchsorted(blocks.sorted_il, [start, stop])
-    picks = np.sort(blocks.order[lo:hi])
-    if len(picks):
-        traces = grid.traces[picks]
-        first, last = int(traces.min()), int(traces.max()) + 1
-        records = scan.records(first, last)
-        flat = (grid.il_index[picks] - start) * nxl + grid.xl_index[picks]
-        out.reshape(-1, TRACE_HEADER_SIZE)[flat] = records["header"][traces - first]
+    picks = np.sort(blocks.order[lo:hi])  # positions in grid.traces, in file order
+    traces = grid.traces[picks]
+    flat = (grid.il_index[picks] - start) * nxl + grid.xl_index[picks]
+    for rows, records in mapped_traces(scan, traces):
+        out.reshape(-1, TRACE_HEADER_SIZE)[flat[rows]] = records["header"]
         del records
     return out
 
@@ -260,23 +288,24 @@ def _quiet_zarr():
 
 
 def _stream(
-    scan, amplitude, label_source, label_array, ignore_label, headers=None
+    scan, blocks: InlineBlocks, cubes: dict[str, list], label_source, ignore_label, headers=None
 ) -> tuple[dict[str, Any], np.ndarray]:
-    """Copy the survey block by block; the write of one block overlaps the next read.
+    """Copy the survey block by block into both copies of each cube (``cubes``: name ->
+    [root array, crossline copy]); the write of one block overlaps the next read.
 
     Returns the QC counts (store attributes) and the live mask, which the samples settle
     (all-zero traces).
     """
-    blocks = InlineBlocks(scan, align=LATERAL_CHUNK)
     nxl, ns = scan.grid.shape[1], scan.layout.samples_per_trace
     buffers = [np.empty((blocks.block_inlines, nxl, ns), dtype=np.float32) for _ in range(2)]
+    writers = {name: [ChunkWriter(a) for a in arrays] for name, arrays in cubes.items()}
     header_live = scan.grid.live_mask()
     live = header_live.copy()
     qc = TraceQc(int(header_live.sum()))
     counts = ClassCounts(ignore_label)
     pending: Future | None = None
     with (
-        ThreadPoolExecutor(max_workers=1) as writer,
+        ThreadPoolExecutor(max_workers=1) as pool,
         progress(scan, scan.grid.shape[0], "ingest") as bar,
     ):
         for k, (start, stop) in enumerate(blocks.ranges()):
@@ -284,23 +313,29 @@ def _stream(
             here, zero = settle_live(block, header_live[start:stop], scan.zero_traces_dead)
             live[start:stop] = here
             qc.add(block, here, zero)
-            if label_array is not None:
+            if LABELS in writers:
                 labels = label_source.read(start, stop)
                 labels[~here] = 0 if ignore_label is None else ignore_label
                 counts.add(labels[here])
-                label_array[start:stop] = labels
+                for writer in writers[LABELS]:
+                    writer.write(start, labels)
             if pending is not None:
                 pending.result()
-            pending = writer.submit(amplitude.__setitem__, slice(start, stop), block)
+            pending = pool.submit(_write_both, writers[AMPLITUDE], start, block)
             if headers is not None:
                 headers[start:stop] = _header_block(scan, blocks, start, stop)
             bar.update(stop - start)
         if pending is not None:
             pending.result()
     stats = qc.stats(scan.grid.cells)
-    if label_array is not None:
+    if LABELS in writers:
         stats["class_counts"] = counts.counts.tolist()
     return stats, live
+
+
+def _write_both(writers: list[ChunkWriter], start: int, block: np.ndarray) -> None:
+    for writer in writers:
+        writer.write(start, block)
 
 
 class ClassCounts:
@@ -325,98 +360,6 @@ class ClassCounts:
         self.counts[: len(new)] += new
 
 
-# ------------------------------------------------------------------ where the store goes
-
-#: The store format: 2 added the record and the manifest. Stores without them (format 1)
-#: still open, checked against their arrays' shapes.
-STORE_FORMAT = 2
-#: Store attributes: what the store was made from, and its chunk files when complete.
-STORE_RECORD = outputs.SURVEY_STORE_MARK
-MANIFEST = "facies_manifest"
-#: SEG-Y options that do not change what a store holds (a refusal threshold): left out
-#: of the record, so changing them does not make a store anew.
-CONTENT_NEUTRAL = frozenset({"min_live_fraction"})
-#: Traces whose samples the record's checksum covers (spread over the file): an
-#: amplitude-only change (reprocessing with the same headers) shows there.
-RECORD_TRACES = 256
-#: Written into a temporary store while an ingest writes it: who writes it.
-OWNER_FILE = ".facies-ingest.json"
-#: Arrays every survey store holds.
-REQUIRED_ARRAYS = (AMPLITUDE, LIVE, INLINE, CROSSLINE, SAMPLE)
-METADATA_FILES = frozenset({"zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata"})
-
-
-class IncompleteStoreError(FaciesError):
-    """A survey store lacks chunks or arrays it was written with (a copy cut short)."""
-
-
-def _check_target(out: str | os.PathLike, overwrite: bool, inputs: tuple) -> Path:
-    """The output rule for a survey store (:func:`facies.io.outputs.prepare_output`)."""
-    paths = [p for p in inputs if isinstance(p, str | os.PathLike)]
-    return outputs.prepare_output(
-        out, kind=outputs.STORE, overwrite=overwrite, inputs=paths, replaceable="survey store"
-    )
-
-
-def _claim(tmp: Path) -> None:
-    """Say in a temporary store who writes it, so a later ingest can tell a killed run's
-    leftover (removed) from a store another run is writing now (refused)."""
-    owner = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
-    (tmp / OWNER_FILE).write_text(json.dumps(owner))
-
-
-def _running(pid: int, started: float) -> bool:
-    """Whether process ``pid`` of this machine is alive and began before ``started``
-    (a pid reused by a later process does not count)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # alive, but not ours to signal
-        pass
-    began = _process_start(pid)
-    return began is None or began <= started + 1
-
-
-def _process_start(pid: int) -> float | None:
-    """When process ``pid`` began (seconds since the epoch), from /proc; None if unknown."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = int(fields[19])  # field 22, starttime: clock ticks after boot
-        boot = next(
-            int(line.split()[1])
-            for line in Path("/proc/stat").read_text().splitlines()
-            if line.startswith("btime")
-        )
-        return boot + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
-        return None
-
-
-def _clear_leftovers(out: Path, started: float) -> None:
-    """Remove the temporary stores of killed ingests of ``out``; refuse to write while
-    another ingest writes ``out``; report leftovers that cannot be told apart."""
-    for tmp in outputs.temporaries(out):
-        owner = None
-        with contextlib.suppress(OSError, ValueError):
-            owner = json.loads((tmp / OWNER_FILE).read_text())
-        ours = isinstance(owner, dict) and owner.get("host") == socket.gethostname()
-        if ours and _running(int(owner.get("pid", 0)), float(owner.get("started", 0))):
-            raise OutputError(
-                f"output={out}: another facies ingest (process {owner['pid']}) is writing it "
-                f"now ({tmp.name}); wait for it to end, or stop it, then ingest again."
-            )
-        if tmp.is_dir() and (ours or (owner is None and tmp.stat().st_mtime < started)):
-            log.info("removing %s, left by an ingest that was killed", tmp)
-            shutil.rmtree(tmp, ignore_errors=True)
-            continue
-        log.warning(
-            "%s was left beside %s by an interrupted write (on %s); remove it when no facies "
-            "job writes %s.",
-            tmp, out, (owner or {}).get("host", "an unknown machine"), out,
-        )  # fmt: skip
-
-
 def _replace(tmp: Path, out: Path, record: dict[str, Any] | None = None) -> None:
     """Seal the complete temporary store (record, manifest) and put it at ``out``; an
     existing store there (a facies store, checked before the work) is deleted first,
@@ -435,311 +378,6 @@ def _replace(tmp: Path, out: Path, record: dict[str, Any] | None = None) -> None
         zarr.consolidate_metadata(tmp)  # xr.open_zarr reads one file, and warns of none
     (tmp / OWNER_FILE).unlink(missing_ok=True)
     outputs.replace_with(tmp, out)
-
-
-def encode_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
-    """Attributes that netCDF (``to_netcdf``) takes: mappings, nulls and lists of anything
-    but numbers become JSON text, named in :data:`JSON_ATTRS` (:func:`decode_attrs`)."""
-    out, encoded = {}, []
-    for key, value in attrs.items():
-        if key == JSON_ATTRS:
-            continue
-        plain = isinstance(value, str | bool | int | float) or (
-            isinstance(value, list)
-            and value
-            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-        )
-        if plain:
-            out[key] = value
-        else:
-            out[key] = json.dumps(value, separators=(",", ":"))
-            encoded.append(key)
-    if encoded:
-        out[JSON_ATTRS] = " ".join(encoded)
-    return out
-
-
-def decode_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
-    """Attributes as facies wrote them: the JSON text :func:`encode_attrs` made, decoded."""
-    names = attrs.get(JSON_ATTRS)
-    if not isinstance(names, str):
-        return dict(attrs)
-    out = {k: v for k, v in attrs.items() if k != JSON_ATTRS}
-    for key in names.split():
-        if isinstance(out.get(key), str):
-            with contextlib.suppress(ValueError):
-                out[key] = json.loads(out[key])
-    return out
-
-
-def store_attrs(store: str | os.PathLike) -> dict[str, Any]:
-    """A store's attributes, decoded (:func:`decode_attrs`); empty for no zarr group."""
-    return decode_attrs(outputs.store_attributes(store) or {})
-
-
-# ------------------------------------------------------------------ what a store is made of
-
-
-def segy_record_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Every SEG-Y option that changes what a store holds, with the readers' defaults
-    filled in (so ``segy.iline=189`` and no ``segy.iline`` record the same)."""
-    params = inspect.signature(scan_segy).parameters
-    unknown = sorted(set(options) - set(params))
-    if unknown:
-        raise OptionError(
-            f"unknown SEG-Y option(s) {', '.join(unknown)} for {{key}}.", option="segy"
-        )
-    return {
-        name: options.get(name, param.default)
-        for name, param in params.items()
-        if param.kind is inspect.Parameter.KEYWORD_ONLY and name not in CONTENT_NEUTRAL
-    }
-
-
-def _file_checksum(path: Path, chunk: int = 16 << 20) -> str:
-    digest = hashlib.blake2b(digest_size=20)
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return f"blake2b:{digest.hexdigest()}"
-
-
-def _sampled_traces(path: Path) -> str | None:
-    """Checksum of ``RECORD_TRACES`` whole traces spread over a SEG-Y file (None if it
-    cannot be laid out): what the header fingerprint does not cover, sampled."""
-    from facies.io.segy.layout import read_layout
-
-    try:
-        layout = read_layout(path)
-    except Exception:  # not SEG-Y we can read: the scan says why
-        return None
-    count = layout.trace_count
-    picks = np.unique(np.linspace(0, count - 1, min(count, RECORD_TRACES)).astype(np.int64))
-    digest = hashlib.blake2b(digest_size=20)
-    with open(layout.path, "rb") as fh:
-        for k in picks:
-            fh.seek(layout.first_trace_offset + int(k) * layout.trace_size)
-            digest.update(fh.read(layout.trace_size))
-    return f"blake2b:{digest.hexdigest()}"
-
-
-def store_record(
-    segy: str | os.PathLike,
-    *,
-    labels: str | os.PathLike | None = None,
-    ignore_label: int | None = None,
-    class_names: str | os.PathLike | list[str] | None = None,
-    fingerprints: FingerprintCache | None = None,
-    **segy_options: Any,
-) -> dict[str, Any]:
-    """What a store made from these inputs and options holds, as its record says it.
-
-    - ``seismic``: the SEG-Y fingerprint (:func:`facies.io.fingerprint.fingerprint`:
-      size, file and trace headers) and a checksum of 256 whole traces spread over it;
-    - ``labels``: size and a checksum of every byte (an interpreter's edit shows);
-    - ``segy``: the reading options (:func:`segy_record_options`);
-    - ``ignore_label``, ``class_names`` (the names, read from their JSON file), and
-      ``format`` (:data:`STORE_FORMAT`).
-
-    Paths are left out: the same file reached by another path (or copied) is the same
-    survey. Two stores with equal records hold the same survey.
-    """
-    seismic = fingerprint(segy, fingerprints)
-    seismic.pop("path", None)
-    seismic["sampled_traces"] = _sampled_traces(Path(segy))
-    label_record = None
-    if labels:
-        path = Path(labels)
-        label_record = {"size": path.stat().st_size, "checksum": _file_checksum(path)}
-    return json.loads(
-        json.dumps(
-            {
-                "format": STORE_FORMAT,
-                "seismic": seismic,
-                "labels": label_record,
-                "segy": segy_record_options(segy_options),
-                "ignore_label": ignore_label,
-                "class_names": load_class_names(class_names),
-            }
-        )
-    )
-
-
-def record_digest(record: dict[str, Any], length: int = 10) -> str:
-    """A short hex digest of a store record: part of a cached store's name."""
-    text = json.dumps(record, sort_keys=True, separators=(",", ":"))
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()[:length]
-
-
-def read_record(store: str | os.PathLike) -> dict[str, Any] | None:
-    """The record of a survey store (None for one made before records existed)."""
-    attrs = store_attrs(store)
-    record = attrs.get(STORE_RECORD)
-    return record if isinstance(record, dict) else None
-
-
-def record_differences(found: dict[str, Any] | None, expected: dict[str, Any]) -> list[str]:
-    """What differs between a store's record and the one wanted, in words."""
-    if found is None:
-        return ["it records no inputs (made by an older facies)"]
-    words = {
-        "seismic": "the SEG-Y file",
-        "labels": "the labels",
-        "class_names": "the class names",
-        "ignore_label": "ignore_label",
-        "format": "the store format",
-    }
-    differ = []
-    for key, value in expected.items():
-        old = found.get(key)
-        if old == value:
-            continue
-        if key == "segy" and isinstance(old, dict):
-            names = sorted(k for k in set(old) | set(value) if old.get(k) != value.get(k))
-            changes = ", ".join(f"{k} {old.get(k)!r} -> {value.get(k)!r}" for k in names)
-            differ.append(f"SEG-Y options ({changes})")
-        elif key in ("ignore_label", "class_names"):
-            differ.append(f"{words[key]} ({old!r} -> {value!r})")
-        else:
-            differ.append(words.get(key, key))
-    return differ
-
-
-# ------------------------------------------------------------------ a store is whole
-
-
-def _array_meta(folder: Path) -> dict[str, Any] | None:
-    """Shape, chunk shape and fixed chunk size (bytes, or None) of the array in
-    ``folder`` from its zarr 3 or zarr 2 metadata; None if ``folder`` is no array."""
-    try:
-        if (folder / "zarr.json").is_file():
-            meta = json.loads((folder / "zarr.json").read_text())
-            if meta.get("node_type") != "array":
-                return None
-            chunks = meta["chunk_grid"]["configuration"]["chunk_shape"]
-            codecs = [c.get("name") for c in meta.get("codecs", [])]
-            dtype = meta.get("data_type")
-            fixed = codecs == ["bytes"] and isinstance(dtype, str)
-            itemsize = np.dtype(dtype).itemsize if fixed else 0
-        elif (folder / ".zarray").is_file():
-            meta = json.loads((folder / ".zarray").read_text())
-            chunks = meta["chunks"]
-            fixed = meta.get("compressor") is None and not meta.get("filters")
-            itemsize = np.dtype(meta["dtype"]).itemsize if fixed else 0
-        else:
-            return None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return {
-        "shape": list(meta["shape"]),
-        "chunks": list(chunks),
-        "chunk_bytes": math.prod(chunks) * itemsize if fixed else None,
-    }
-
-
-def _chunk_files(folder: Path) -> dict[str, int]:
-    """{relative chunk key: size} of the chunk files of the array in ``folder``."""
-    found = {}
-    for root, dirs, names in os.walk(folder):
-        dirs.sort()
-        for name in names:
-            if name in METADATA_FILES:
-                continue
-            path = Path(root, name)
-            try:
-                found[path.relative_to(folder).as_posix()] = path.stat().st_size
-            except OSError:
-                continue
-    return found
-
-
-def chunk_census(store: str | os.PathLike) -> dict[str, dict[str, int]]:
-    """{array: {"chunks": number of chunk files, "bytes": their total size}} of a store."""
-    census = {}
-    for entry in sorted(Path(store).iterdir()):
-        if entry.is_dir() and _array_meta(entry) is not None:
-            files = _chunk_files(entry)
-            census[entry.name] = {"chunks": len(files), "bytes": sum(files.values())}
-    return census
-
-
-def _chunk_index(key: str) -> tuple[int, ...] | None:
-    """Chunk grid index of a chunk key (``c/0/1/2``, ``c.0.1.2``, ``0.1.2``, ``0/1/2``)."""
-    parts = key.replace(".", "/").split("/")
-    if parts and parts[0] == "c":
-        parts = parts[1:]
-    try:
-        return tuple(int(p) for p in parts)
-    except ValueError:
-        return None
-
-
-def check_complete(store: str | os.PathLike, live: np.ndarray | None = None) -> None:
-    """Refuse a survey store that lost chunk files or arrays (no chunk data is read).
-
-    A store with a manifest must hold exactly the chunk files it lists (number and total
-    size). One without (written before facies recorded manifests) must hold its
-    required arrays, every chunk of ``live``, chunk files of the full size where the
-    array is uncompressed, and an amplitude chunk wherever a live trace lies (facies
-    leaves out only chunks that hold nothing but the fill value; ``live``: the store's
-    live mask, read by the caller).
-
-    Raises:
-        IncompleteStoreError: naming the store, what is missing and the fix.
-    """
-    path = Path(store)
-    attrs = store_attrs(path)
-    manifest = attrs.get(MANIFEST)
-    source = attrs.get("source")
-    fix = (
-        f"ingest it again (facies ingest input={source or '<the SEG-Y>'} output={path} "
-        "overwrite=true), or copy it again whole."
-    )
-
-    def refuse(what: str) -> IncompleteStoreError:
-        return IncompleteStoreError(f"survey store {path} is incomplete: {what}; {fix}")
-
-    if isinstance(manifest, dict) and isinstance(manifest.get("arrays"), dict):
-        census = chunk_census(path)
-        for name, recorded in manifest["arrays"].items():
-            found = census.get(name)
-            if found is None:
-                raise refuse(f"its array {name!r} is gone")
-            if found != recorded:
-                raise refuse(
-                    f"{name} holds {found['chunks']} chunk file(s) of {found['bytes']} bytes "
-                    f"where {recorded['chunks']} of {recorded['bytes']} bytes were written"
-                )
-        return
-    for name in REQUIRED_ARRAYS:
-        if _array_meta(path / name) is None:
-            raise refuse(f"its array {name!r} is missing")
-    for name in sorted(p.name for p in path.iterdir() if p.is_dir()):
-        meta = _array_meta(path / name)
-        if meta is None:
-            continue
-        files = _chunk_files(path / name)
-        size = meta["chunk_bytes"]
-        torn = [key for key, n in files.items() if size is not None and n != size]
-        if torn:
-            raise refuse(f"{name} chunk {torn[0]} holds {files[torn[0]]} of its {size} bytes")
-        grid = [math.ceil(s / c) for s, c in zip(meta["shape"], meta["chunks"], strict=True)]
-        if name == LIVE and len(files) < math.prod(grid):
-            raise refuse(f"{name} holds {len(files)} of its {math.prod(grid)} chunk(s)")
-        if name == AMPLITUDE and live is not None:
-            present = {_chunk_index(key) for key in files}
-            ci, cx = meta["chunks"][:2]
-            for index in np.ndindex(*grid):
-                if index in present:
-                    continue
-                i, x = index[0], index[1]
-                if live[i * ci : (i + 1) * ci, x * cx : (x + 1) * cx].any():
-                    raise refuse(
-                        f"amplitude chunk {'/'.join(map(str, index))} (inline indices "
-                        f"{i * ci}..{min((i + 1) * ci, live.shape[0]) - 1}) is missing where "
-                        "live traces lie, and the store records no manifest (made by an "
-                        "older facies) to tell it from one left out for holding only zeros"
-                    )
 
 
 def open_survey(store: str | os.PathLike) -> xr.Dataset:
@@ -763,11 +401,18 @@ def open_survey(store: str | os.PathLike) -> xr.Dataset:
         raise FaciesError(
             f"{path} is not a survey store; create one with `facies ingest input=survey.sgy`."
         )
-    legacy = MANIFEST not in (outputs.store_attributes(path) or {})
+    attrs = outputs.store_attributes(path) or {}
+    legacy = MANIFEST not in attrs
     if not legacy:
         check_complete(path)
     try:
-        survey = xr.open_dataset(path, engine="zarr", consolidated=False, chunks=None, cache=False)
+        survey = xr.open_dataset(
+            path,
+            engine="zarr",
+            consolidated=not legacy and _consolidated(path),  # legacy: what is on disk
+            chunks=None,
+            cache=False,
+        )
     except (KeyError, ValueError, OSError) as err:
         raise IncompleteStoreError(
             f"survey store {path} cannot be opened ({err}); ingest it again with facies "
@@ -778,3 +423,12 @@ def open_survey(store: str | os.PathLike) -> xr.Dataset:
         check_complete(path, live=live)
     survey.attrs = decode_attrs(survey.attrs)
     return survey
+
+
+def _consolidated(path: Path) -> bool:
+    """Whether the store's root metadata holds its arrays' (one file read to open it)."""
+    for name in ("zarr.json", ".zmetadata"):
+        with contextlib.suppress(OSError, ValueError):
+            meta = json.loads((path / name).read_text())
+            return bool(meta.get("consolidated_metadata") or meta.get("metadata"))
+    return False

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from facies.errors import ConfigError, FaciesError, GeometryError, OutputError
-from facies.io import inline_blocks, open_segy, store, write_segy_like
+from facies.io import inline_blocks, open_segy, store_layout, write_segy_like
+from facies.io.segy import reader
 from facies.io.store import ingest_segy, open_survey
 from facies.io.survey_qc import format_qc, survey_qc
 from facies.names import AMPLITUDE, LABELS, LIVE
@@ -17,8 +18,8 @@ from facies.names import AMPLITUDE, LABELS, LIVE
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Blocks of two inlines and chunks of two, so tiny surveys take many blocks."""
-    monkeypatch.setattr(inline_blocks, "BLOCK_BYTES", 1)
-    monkeypatch.setattr(store, "LATERAL_CHUNK", 2)
+    monkeypatch.setattr(reader, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(store_layout, "MIN_CROSSLINE_INLINES", 2)
 
 
 @pytest.mark.parametrize("sorting", ["inline", "crossline", "shuffled"])

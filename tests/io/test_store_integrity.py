@@ -8,7 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from facies.io import inline_blocks, store
+from facies.io import store, store_layout
+from facies.io.segy import reader
 from facies.io.store import (
     MANIFEST,
     STORE_RECORD,
@@ -24,9 +25,9 @@ from tests.helpers import as_legacy_store, encoded_cube
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    """Chunks of two inlines and crosslines: a tiny survey has many chunk files."""
-    monkeypatch.setattr(inline_blocks, "BLOCK_BYTES", 1)
-    monkeypatch.setattr(store, "LATERAL_CHUNK", 2)
+    """Blocks of two inlines: a tiny survey has many chunk files in both copies."""
+    monkeypatch.setattr(reader, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(store_layout, "MIN_CROSSLINE_INLINES", 2)
 
 
 def _chunks(path, name=AMPLITUDE):
@@ -38,14 +39,16 @@ def test_the_manifest_lists_every_chunk_file_written(make_segy, tmp_path, small_
     attrs = store_attrs(out)  # the record and manifest are JSON text in zarr.json
     arrays = attrs[MANIFEST]["arrays"]
     assert arrays == chunk_census(out)
-    assert arrays[AMPLITUDE]["chunks"] == len(_chunks(out)) == 4 * 2  # 7 inlines, 4 xlines
+    assert arrays[AMPLITUDE]["chunks"] == len(_chunks(out)) == 7 * 8  # inlines x 8 samples
+    copy = f"{store_layout.CROSSLINE_GROUP}/{AMPLITUDE}"
+    assert arrays[copy]["chunks"] == 4 * 4  # blocks of 2 of the 7 inlines x 4 crosslines
     assert STORE_RECORD in attrs
 
 
 def test_a_deleted_chunk_is_refused(make_segy, tmp_path, small_chunks):
     out = ingest_segy(make_segy(inlines=range(1, 8)), tmp_path / "s.zarr")
     _chunks(out)[3].unlink()  # as an interrupted copy leaves it
-    with pytest.raises(IncompleteStoreError, match=r"is incomplete: amplitude holds 7 chunk"):
+    with pytest.raises(IncompleteStoreError, match=r"is incomplete: amplitude holds 55 chunk"):
         open_survey(out)
     with pytest.raises(IncompleteStoreError, match=r"ingest it again \(facies ingest input=\S+"):
         open_survey(out)
@@ -56,7 +59,7 @@ def test_a_torn_chunk_or_a_lost_array_is_refused(make_segy, tmp_path, small_chun
     np.save(tmp_path / "labels.npy", np.ones((7, 4, 8), dtype=np.int16))
     out = ingest_segy(path, tmp_path / "s.zarr", labels=tmp_path / "labels.npy")
     chunk = _chunks(out, LABELS)[0]
-    chunk.write_bytes(chunk.read_bytes()[:10])
+    chunk.write_bytes(chunk.read_bytes()[:-1])
     with pytest.raises(IncompleteStoreError, match=r"labels holds .* bytes where"):
         open_survey(out)
     out = ingest_segy(path, tmp_path / "t.zarr")
@@ -68,16 +71,17 @@ def test_a_torn_chunk_or_a_lost_array_is_refused(make_segy, tmp_path, small_chun
 
 
 def test_chunks_left_out_for_holding_only_zeros_are_no_loss(make_segy, tmp_path, small_chunks):
-    # a corner of dead (all-zero) traces: facies leaves those chunks out (zarr's fill value)
+    # dead (all-zero) inlines: facies leaves those chunks out (zarr's fill value)
     cube = encoded_cube(np.arange(1, 8), np.arange(1, 5), 8)
-    cube[:4, :2] = 0
+    cube[:4] = 0
     out = ingest_segy(make_segy(inlines=range(1, 8), cube=cube), tmp_path / "s.zarr")
-    assert len(_chunks(out)) == 8 - 2
+    assert len(_chunks(out)) == (7 - 4) * 8
+    assert len(_chunks(out / store_layout.CROSSLINE_GROUP)) == 2 * 4  # blocks 0-1 are dead
     survey = open_survey(out)
     np.testing.assert_array_equal(survey[AMPLITUDE].values, cube)
     # the same store from before manifests: the missing chunks lie where nothing is live
     as_legacy_store(out)
-    assert not open_survey(out)[LIVE].values[:4, :2].any()
+    assert not open_survey(out)[LIVE].values[:4].any()
 
 
 def test_an_old_store_without_a_record_still_opens(make_segy, tmp_path, small_chunks):
@@ -100,7 +104,7 @@ def test_an_old_store_with_a_torn_chunk_is_refused(make_segy, tmp_path, small_ch
     out = as_legacy_store(ingest_segy(make_segy(inlines=range(1, 8)), tmp_path / "s.zarr"))
     chunk = _chunks(out)[2]
     chunk.write_bytes(chunk.read_bytes()[:-4])
-    with pytest.raises(IncompleteStoreError, match=r"amplitude chunk c/\S+ holds \d+ of its 128"):
+    with pytest.raises(IncompleteStoreError, match=r"amplitude chunk c/\S+ holds \d+ of its 16"):
         open_survey(out)
 
 
@@ -129,7 +133,7 @@ def test_the_store_is_opened_without_a_cache(make_segy, tmp_path):
 
 def test_the_check_is_cheap(make_segy, tmp_path, small_chunks):
     out = ingest_segy(make_segy(inlines=range(1, 41), crosslines=range(1, 41)), tmp_path / "s.zarr")
-    assert len(_chunks(out)) == 400
+    assert len(_chunks(out)) == 40 * 8
     start = time.perf_counter()
     store.check_complete(out)
     assert time.perf_counter() - start < 1.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 #: Traces are decoded in blocks of about this many bytes.
 BLOCK_BYTES = 64 * 2**20
+#: The most of a file mapped at once while traces are decoded (:func:`mapped_traces`).
+SPAN_BYTES = 16 * 2**20
 #: Files larger than this show a progress bar while they are read.
 PROGRESS_BYTES = 256 * 2**20
 
@@ -111,15 +114,39 @@ def read_amplitude(scan: SegyScan) -> np.ndarray:
 def decode_traces(scan: SegyScan, traces: np.ndarray, out: np.ndarray) -> None:
     """Decode file traces ``traces`` (ascending trace numbers) into ``out`` (float32).
 
-    Only the span of the file between the first and the last trace is mapped, and
-    only while decoding, so resident memory stays bounded by the block.
+    The file is mapped a span of at most :data:`SPAN_BYTES` at a time, each map dropped
+    before the next is made (:func:`mapped_traces`), so resident memory stays bounded by
+    ``out`` and one span whatever the trace order (a crossline-sorted or shuffled file
+    spreads an inline block's traces over the whole file).
     """
-    lo, hi = int(traces[0]), int(traces[-1]) + 1
-    records = scan.records(lo, hi)
-    data = records["data"]
-    raw = data if hi - lo == len(traces) else data[traces - lo]
-    decode_into(raw, scan.layout.format_code, scan.layout.endian, out)
-    del records, data, raw
+    fmt, endian = scan.layout.format_code, scan.layout.endian
+    for rows, records in mapped_traces(scan, traces):
+        decode_into(records["data"], fmt, endian, out[rows])
+        del records
+
+
+def mapped_traces(scan: SegyScan, traces: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
+    """The (header, data) records of file traces ``traces`` (ascending), a span of the
+    file at a time: ``(rows of traces, their records)``.
+
+    A span covers at most :data:`SPAN_BYTES` of the file (one trace where traces lie
+    further apart). Its map is dropped when the next is asked for: use (or copy) the
+    records before, and keep no reference to them. Pages of a map that were read count
+    towards resident memory while the map lives; mapping the whole span between a
+    block's first and last trace made a crossline-sorted ingest hold the whole file.
+    """
+    per_span = max(1, SPAN_BYTES // scan.layout.trace_size)
+    start = 0
+    while start < len(traces):
+        first = int(traces[start])
+        stop = max(start + 1, int(np.searchsorted(traces, first + per_span, side="left")))
+        last = int(traces[stop - 1]) + 1
+        records = scan.records(first, last)
+        if last - first != stop - start:
+            records = records[traces[start:stop] - first]
+        yield slice(start, stop), records
+        del records
+        start = stop
 
 
 def progress(scan: SegyScan, total: int, desc: str) -> tqdm:
