@@ -1,4 +1,5 @@
-"""Facies labels for a survey: from a SEG-Y file with the same geometry, or a .npy cube.
+"""Facies labels for a survey: from a SEG-Y file with the same geometry, a .npy cube, or a
+folder of labelled sections (images or arrays, :mod:`facies.io.section_labels`).
 
 Labels are checked before a store is written (:func:`check_labels`): class ids must
 be whole numbers that fit the store's 16-bit labels, count from 0, agree with the class
@@ -8,6 +9,7 @@ as arrays only: nothing in them is ever unpickled.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ import numpy as np
 
 from facies.errors import ConfigError, GeometryError, OptionError
 from facies.io.inline_blocks import InlineBlocks
+from facies.io.section_labels import LEGEND, SectionLabels, read_legend
 from facies.io.segy.reader import BLOCK_BYTES
 from facies.io.segy.scan import SegyScan, scan_segy
 
@@ -42,9 +45,13 @@ class LabelSource:
             raise OptionError(
                 f"labels file {self.path} does not exist; check {{key}}=...", option="labels"
             )
+        self._blocks = self._cube = None
+        if self.path.is_dir():  # one file per labelled section
+            grid = seismic.grid
+            self._cube = SectionLabels(self.path, grid.inlines, grid.crosslines, self.shape[2])
+            return
         if self.path.suffix.lower() == ".npy":
             self._cube = _load_npy(self.path, self.shape)
-            self._blocks = None
             return
         scan = scan_segy(self.path, **segy_options)
         _check_same_geometry(scan, seismic)
@@ -52,6 +59,8 @@ class LabelSource:
 
     def _raw(self, start: int, stop: int) -> np.ndarray:
         """Labels of inline indices ``start:stop`` as stored: integers (.npy) or floats."""
+        if isinstance(self._cube, SectionLabels):
+            return self._cube.read(start, stop)
         if self._blocks is None:
             return np.asarray(self._cube[start:stop])
         return self._blocks.read(start, stop)
@@ -61,7 +70,8 @@ class LabelSource:
             yield from self._blocks.ranges()
             return
         nil, nxl, ns = self.shape
-        step = max(1, BLOCK_BYTES // max(1, nxl * ns * self._cube.dtype.itemsize))
+        itemsize = getattr(self._cube, "dtype", np.dtype(LABEL_DTYPE)).itemsize
+        step = max(1, BLOCK_BYTES // max(1, nxl * ns * itemsize))
         for start in range(0, nil, step):
             yield start, min(start + step, nil)
 
@@ -97,6 +107,25 @@ class LabelSource:
         if not np.issubdtype(raw.dtype, np.integer):
             raw = np.rint(np.nan_to_num(raw, nan=0.0, posinf=LABEL_MAX, neginf=LABEL_MIN))
         return np.clip(raw, LABEL_MIN, LABEL_MAX).astype(LABEL_DTYPE)
+
+
+def labels_record(path: str | os.PathLike, chunk: int = 16 << 20) -> dict[str, Any]:
+    """What a store records of its labels: size and a checksum of every byte, of a file
+    or of every file of a folder of labelled sections (names included), so that an
+    interpreter's edit of any section makes a new store."""
+    path = Path(path)
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.blake2b(digest_size=20)
+    size = 0
+    for file in files:
+        if path.is_dir():
+            digest.update(file.name.encode() + b"\0")
+        size += file.stat().st_size
+        with file.open("rb") as fh:
+            while block := fh.read(chunk):
+                digest.update(block)
+    record = {"size": size, "checksum": f"blake2b:{digest.hexdigest()}"}
+    return {**record, "files": len(files)} if path.is_dir() else record
 
 
 def _load_npy(path: Path, shape: tuple[int, ...]) -> np.ndarray:
@@ -316,10 +345,15 @@ def _span(values: np.ndarray) -> str:
 
 
 def load_class_names(spec: str | os.PathLike | list[str] | None) -> list[str] | None:
-    """Class names from a list, a JSON file holding a list, or None."""
+    """Class names from a list, a JSON file holding a list, a legend (``id,name,R,G,B``
+    CSV, or a folder of labelled sections holding one), or None."""
     if spec is None or isinstance(spec, list | tuple):
         return None if spec is None else [str(name) for name in spec]
     path = Path(spec)
+    if path.is_dir():
+        path = path / LEGEND
+    if path.suffix.lower() == ".csv":
+        return read_legend(path)[1]
     try:
         names = json.loads(path.read_text())
     except (OSError, ValueError) as err:
