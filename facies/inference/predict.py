@@ -20,6 +20,7 @@ pass over the survey would.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from facies.data.normalization import NormStats, normalize
 from facies.errors import ConfigError
 from facies.inference import prediction_store as ps
 from facies.inference import sections as sec
+from facies.inference.block_io import BlockIO
+from facies.inference.malloc import keep_freed_memory
 from facies.inference.reader import SurveyReader
 from facies.inference.windows import window_starts
 from facies.names import TRACES
@@ -55,7 +58,10 @@ class PredictOptions:
     ``window`` and ``overlap`` are those of ``windows`` mode; in ``sections`` mode the
     window's width sets the crossline tiles' span (see :data:`CROSSLINE_SPAN`).
     ``memory_bytes`` bounds the activations of one forward pass (default by device,
-    :func:`facies.inference.sections.memory_bound`).
+    :func:`facies.inference.sections.memory_bound`). ``precision``: ``float32`` (the
+    default, as evaluation runs the network) or ``bfloat16`` autocast on a GPU.
+    ``overlap_io``: read the next block and write the last one while the network runs
+    (:mod:`facies.inference.block_io`); None: on a GPU only.
     """
 
     window: tuple[int, int]  # samples, traces
@@ -66,10 +72,17 @@ class PredictOptions:
     block_inlines: int | None = None
     mode: str = "sections"
     memory_bytes: int | None = None
+    precision: str = sec.FLOAT32
+    overlap_io: bool | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ConfigError(f"mode must be one of {list(MODES)}, not {self.mode!r}.")
+        if self.precision not in sec.PRECISIONS:
+            raise ConfigError(
+                f"precision must be one of {list(sec.PRECISIONS)}, not {self.precision!r}; "
+                f"{sec.FLOAT32} (the default) predicts as evaluation scores."
+            )
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,14 @@ def predict_survey(
     blocks whose inlines are all predicted already (a finished block of this store,
     whatever its size) are skipped.
     """
+    device = torch.device(device)
+    if options.precision != sec.FLOAT32 and device.type != "cuda":
+        raise ConfigError(
+            f"precision={options.precision} is a GPU option; on {device.type} leave it at "
+            f"{sec.FLOAT32}."
+        )
+    if device.type == "cpu":
+        keep_freed_memory()
     nil = reader.shape[0]
     existed = store.exists()
     ps.create_store(store, reader.coordinates(), class_names, options.probabilities, fingerprint)
@@ -174,7 +195,6 @@ def predict_survey(
                 len(todo),
             )
         blocks = todo
-    live = reader.live
     if layout is not None:
         log.info(
             "whole-section prediction: %s, %d per forward pass; crossline tiles %s",
@@ -182,36 +202,94 @@ def predict_survey(
             layout.inline_per_forward,
             layout.cross_size if "crossline" in options.directions else "not asked",
         )
+    overlap = device.type == "cuda" if options.overlap_io is None else options.overlap_io
+    extent = _Extent(net, reader.shape[0], options, layout, starts)
+    load = functools.partial(_load, reader, stats, pin=device.type == "cuda")
     # a context: the bar is closed (its last line written) before an error or an interrupt
     # reaches the command, whose one-line message is then the last line on the console
-    with tqdm(total=sum(b - a for a, b in blocks), desc="predict", unit="inline") as bar:
-        for start, stop in blocks:
+    with (
+        tqdm(total=sum(b - a for a, b in blocks), desc="predict", unit="inline") as bar,
+        BlockIO(load, _store_block, overlap) as io,
+    ):
+        for (start, stop), (data, invalid) in zip(
+            blocks, io.loaded([extent(a, b) for a, b in blocks]), strict=True
+        ):
+            lo, _ = extent(start, stop)
+            data = data.to(device, non_blocking=True)
             if layout is not None:
-                probs, invalid = _section_block(
-                    net, reader, stats, options, layout, start, stop, device
-                )
+                result = _section_block(net, data, lo, options, layout, start, stop)
             else:
-                probs, invalid = _block(net, reader, stats, options, start, stop, starts, device)
-            confidence, labels = probs.max(dim=0)  # on the device: only these come back
-            labels = labels.to(torch.int16).cpu().numpy()
-            confidence = confidence.cpu().numpy()
-            probs = np.ascontiguousarray(probs.cpu().numpy()) if options.probabilities else None
-            dead = ~live[start:stop]
-            labels[dead] = ps.NO_TRACE
-            confidence[dead] = 0.0
-            if (
-                invalid.any()
-            ):  # NaN or infinite input samples: no facies there, whatever the net says
-                labels[invalid] = ps.NO_TRACE
-                confidence[invalid] = 0.0
-                if probs is not None:
-                    probs[:, invalid] = 0.0
-            result = {ps.FACIES: labels, ps.CONFIDENCE: confidence}
-            if options.probabilities:
-                result[ps.PROBABILITY] = probs
-            ps.write_block(store, start, stop, result)
+                result = _block(net, data, lo, options, start, stop, starts)
+            dead = ~reader.live[start:stop]  # settled by the read of this block
+            io.write(store, start, stop, _to_host(result), dead, invalid[start - lo : stop - lo])
             bar.update(stop - start)
     return store
+
+
+class _Extent:
+    """The inline indices ``lo:hi`` a block ``start:stop`` reads: with their neighbours for
+    crossline tiles (the tiles' halo) and trace models (their neighbourhood)."""
+
+    def __init__(self, net, nil: int, options: PredictOptions, layout, starts) -> None:
+        self.nil, self.options, self.layout, self.starts = nil, options, layout, starts
+        self.radius = net.neighbourhood if net.consumes == TRACES else None
+
+    def __call__(self, start: int, stop: int) -> tuple[int, int]:
+        if self.radius is not None:
+            return max(0, start - self.radius), min(self.nil, stop + self.radius)
+        if "crossline" not in self.options.directions:
+            return start, stop
+        if self.layout is not None:
+            starts, width = self.layout.cross_starts[1], self.layout.cross_size[1]
+        else:
+            starts, width = self.starts, self.options.window[1]
+        near = _near(starts, width, start, stop)
+        return int(near.min()), int(min(near.max() + width, self.nil))
+
+
+def _load(reader, stats: NormStats, lo: int, hi: int, pin: bool) -> tuple[torch.Tensor, np.ndarray]:
+    """Normalised amplitudes of inline indices lo:hi as a host tensor (pinned for a copy to
+    the GPU that does not wait), and where they were not finite."""
+    data, invalid = _read(reader, stats, lo, hi)
+    block = torch.from_numpy(data)
+    return (block.pin_memory() if pin else block), invalid
+
+
+def _to_host(result: tuple) -> tuple:
+    """Facies, confidence and probabilities (or None) on the host, and, from a GPU, the
+    event their copies complete at: the copies are queued, and nothing waits here."""
+    facies, confidence, probs = result
+    if facies.device.type != "cuda":
+        return facies.contiguous(), confidence.contiguous(), probs, None
+    host = tuple(None if t is None else _pinned_copy(t) for t in result)
+    done = torch.cuda.Event()
+    done.record()
+    return (*host, done)
+
+
+def _pinned_copy(tensor: torch.Tensor) -> torch.Tensor:
+    pinned = torch.empty(tensor.shape, dtype=tensor.dtype, pin_memory=True)
+    return pinned.copy_(tensor, non_blocking=True)
+
+
+def _store_block(store: Path, start: int, stop: int, result: tuple, dead, invalid) -> None:
+    """Write a block's results, with no facies where no trace is live or the input was not
+    finite (whatever the network says there)."""
+    facies, confidence, probs, done = result
+    if done is not None:
+        done.synchronize()
+    labels, confidence = facies.numpy(), confidence.numpy()
+    labels[dead] = ps.NO_TRACE
+    confidence[dead] = 0.0
+    out = {ps.FACIES: labels, ps.CONFIDENCE: confidence}
+    if probs is not None:
+        out[ps.PROBABILITY] = probs = np.ascontiguousarray(probs.numpy())
+    if invalid.any():  # NaN or infinite input samples
+        labels[invalid] = ps.NO_TRACE
+        confidence[invalid] = 0.0
+        if probs is not None:
+            probs[:, invalid] = 0.0
+    ps.write_block(store, start, stop, out)
 
 
 def _read(
@@ -226,97 +304,89 @@ def _read(
     return normalize(raw, stats), invalid
 
 
-def _halo(starts: np.ndarray, width: int, start: int, stop: int, nil: int):
-    """Crossline tiles (on the survey's grid) that reach inlines start:stop, and the
-    inline range lo:hi they read."""
-    near = starts[(starts < stop) & (starts + width > start)]
-    return near, int(near.min()), int(min(near.max() + width, nil))
+def _near(starts: np.ndarray, width: int, start: int, stop: int) -> np.ndarray:
+    """Crossline tiles (their starts on the survey's grid) that reach inlines start:stop."""
+    return starts[(starts < stop) & (starts + width > start)]
 
 
 def _section_block(
-    net, reader, stats, options, layout: SectionPlan, start, stop, device
-) -> tuple[torch.Tensor, np.ndarray]:
-    """Sections mode: probabilities (classes, inlines, crosslines, samples) of inline
-    indices start:stop on the device, and where the input was not finite. One copy of
-    the block to the device; no Python loop per section or tile."""
-    nil = reader.shape[0]
-    lo, hi = start, stop
-    crossline = "crossline" in options.directions
-    if crossline:
-        near, lo, hi = _halo(layout.cross_starts[1], layout.cross_size[1], start, stop, nil)
-    data, invalid = _read(reader, stats, lo, hi)  # (inlines, crosslines, samples)
-    block = torch.from_numpy(data).to(device)
+    net, block: torch.Tensor, lo: int, options, layout: SectionPlan, start: int, stop: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Sections mode: facies (int16), confidence and (on request) probabilities of inline
+    indices start:stop, on the block's device, from ``block``: normalised inlines
+    ``lo:hi`` (inlines, crosslines, samples). No Python loop per section or tile."""
     inline = block[start - lo : stop - lo].transpose(1, 2)  # (inlines, samples, crosslines)
+    crossline = "crossline" in options.directions
     if layout.inline_tile is None:
-        probs = sec.predict_whole(net, inline, layout.multiple, layout.inline_per_forward)
+        keep = options.probabilities or crossline
+        facies, confidence, probs = sec.classify_whole(
+            net, inline, layout.multiple, layout.inline_per_forward, keep, options.precision
+        )
+        if not crossline:
+            return facies, confidence, probs
     else:
         starts = tuple(
             window_starts(n, size, sec.TILE_OVERLAP)
             for n, size in zip(inline.shape[1:], layout.inline_tile, strict=True)
         )
         probs = sec.predict_tiled(
-            net, inline, layout.inline_tile, starts, layout.inline_per_forward
-        )
-    probs = probs.permute(1, 0, 3, 2)  # (classes, inlines, crosslines, samples)
+            net, inline, layout.inline_tile, starts, layout.inline_per_forward, options.precision
+        ).permute(1, 0, 3, 2)  # (classes, inlines, crosslines, samples)
     if crossline:
+        near = _near(layout.cross_starts[1], layout.cross_size[1], start, stop)
         sections = block.permute(1, 2, 0)  # (crosslines, samples, inlines lo:hi)
         starts = (layout.cross_starts[0], near - lo)
         cross = sec.predict_tiled(
-            net, sections, layout.cross_size, starts, layout.cross_per_forward
+            net, sections, layout.cross_size, starts, layout.cross_per_forward, options.precision
         )
-        cross = cross[..., start - lo : stop - lo].permute(1, 3, 0, 2)
-        probs = (probs + cross) / 2
-    return probs, invalid[start - lo : stop - lo]
+        probs = (probs + cross[..., start - lo : stop - lo].permute(1, 3, 0, 2)) / 2
+    return _reduce(probs, options.probabilities)
+
+
+def _reduce(probs: torch.Tensor, keep: bool) -> tuple:
+    """Facies (int16), confidence and (if ``keep``) the probabilities (classes, ...)."""
+    confidence, facies = probs.max(dim=0)
+    return facies.to(torch.int16), confidence, probs if keep else None
 
 
 def _block(
-    net, reader, stats, options, start, stop, starts, device
-) -> tuple[torch.Tensor, np.ndarray]:
-    """Windows mode (and trace models): probabilities (classes, inlines, crosslines,
-    samples) of inline indices start:stop, and where the input was not finite."""
+    net, block: torch.Tensor, lo: int, options, start, stop, starts
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Windows mode (and trace models): facies, confidence and (on request) probabilities
+    of inline indices start:stop from ``block`` (normalised inlines from ``lo``)."""
     if net.consumes == TRACES:  # declared by the model (facies.models.registry)
-        return _trace_block(net, reader, stats, options.batch_size * 64, start, stop, device)
+        probs = _trace_block(net, block, lo, options, start, stop)
+        return _reduce(probs, options.probabilities)
     window, batch = tuple(options.window), options.batch_size
-    overlap = options.overlap
-    lo, hi = start, stop
-    crossline = "crossline" in options.directions
-    if crossline:
-        near, lo, hi = _halo(starts, window[1], start, stop, reader.shape[0])
-    data, invalid = _read(reader, stats, lo, hi)  # (inlines, crosslines, samples)
-    block = torch.from_numpy(data).to(device)
+    overlap, precision = options.overlap, options.precision
     inline = block[start - lo : stop - lo].transpose(1, 2)  # (inlines, samples, crosslines)
     grid = (window_starts(inline.shape[1], window[0], overlap),
             window_starts(inline.shape[2], window[1], overlap))  # fmt: skip
-    probs = sec.predict_tiled(net, inline, window, grid, batch).permute(1, 0, 3, 2)
-    if crossline:
+    probs = sec.predict_tiled(net, inline, window, grid, batch, precision).permute(1, 0, 3, 2)
+    if "crossline" in options.directions:
+        near = _near(starts, window[1], start, stop)
         sections = block.permute(1, 2, 0)  # (crosslines, samples, inlines lo:hi)
         grid = (window_starts(sections.shape[1], window[0], overlap), near - lo)
-        cross = sec.predict_tiled(net, sections, window, grid, batch)
+        cross = sec.predict_tiled(net, sections, window, grid, batch, precision)
         probs = (probs + cross[..., start - lo : stop - lo].permute(1, 3, 0, 2)) / 2
-    return probs, invalid[start - lo : stop - lo]
+    return _reduce(probs, options.probabilities)
 
 
 @torch.no_grad()
-def _trace_block(
-    net, reader, stats, batch_size, start, stop, device
-) -> tuple[np.ndarray, np.ndarray]:
-    """A trace model, one trace (and its neighbourhood) at a time: no windows."""
-    nil, nxl, _ = reader.shape
-    r = net.neighbourhood
-    lo, hi = max(0, start - r), min(nil, stop + r)
-    values, invalid = _read(reader, stats, lo, hi)
-    data = torch.from_numpy(values)
-    il, xl = np.meshgrid(np.arange(start, stop), np.arange(nxl), indexing="ij")
-    il, xl = torch.as_tensor(il.ravel()), torch.as_tensor(xl.ravel())
-    offsets = torch.arange(-r, r + 1)
+def _trace_block(net, data: torch.Tensor, lo: int, options, start, stop) -> torch.Tensor:
+    """A trace model, one trace (and its neighbourhood) at a time, no windows:
+    probabilities (classes, inlines, crosslines, samples) of inlines start:stop from
+    ``data``, normalised inlines lo:hi, on its device."""
+    hi, nxl, ns = lo + data.shape[0], data.shape[1], data.shape[2]
+    r, batch_size, device = net.neighbourhood, options.batch_size * 64, data.device
+    il = torch.arange(start, stop, device=device).repeat_interleave(nxl)
+    xl = torch.arange(nxl, device=device).repeat(stop - start)
+    offsets = torch.arange(-r, r + 1, device=device)
     il_n = (il[:, None, None] + offsets[None, :, None]).clamp(lo, hi - 1) - lo
     xl_n = (xl[:, None, None] + offsets[None, None, :]).clamp(0, nxl - 1)
-    device = torch.device(device)
     out = []
     for k in range(0, len(il), batch_size):
         traces = data[il_n[k : k + batch_size], xl_n[k : k + batch_size]].flatten(1, 2)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            logits = net(traces.to(device))
-        out.append(logits.float().softmax(dim=1).cpu())
-    probs = torch.cat(out).reshape(stop - start, nxl, -1, data.shape[2])
-    return probs.permute(2, 0, 1, 3), invalid[start - lo : stop - lo]
+        out.append(sec.logits_of(net, traces, options.precision).softmax(dim=1))
+    probs = torch.cat(out).reshape(stop - start, nxl, -1, ns)
+    return probs.permute(2, 0, 1, 3)

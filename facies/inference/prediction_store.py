@@ -85,7 +85,8 @@ def create_store(
         group.create_array(FACIES, shape=(nil, nxl, ns), chunks=chunks, dtype=np.int16,
                            fill_value=NO_TRACE, dimension_names=list(DIMS))  # fmt: skip
         group.create_array(CONFIDENCE, shape=(nil, nxl, ns), chunks=chunks, dtype=np.float32,
-                           fill_value=0.0, dimension_names=list(DIMS))  # fmt: skip
+                           fill_value=0.0, dimension_names=list(DIMS),
+                           compressors=_float_codec())  # fmt: skip
         if probabilities:
             group.create_array(
                 PROBABILITY,
@@ -94,6 +95,7 @@ def create_store(
                 dtype=np.float32,
                 fill_value=0.0,
                 dimension_names=[CLASS, *DIMS],
+                compressors=_float_codec(),
             )
         done_dir(store).mkdir(parents=True, exist_ok=True)
         try:
@@ -104,6 +106,14 @@ def create_store(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return store
+
+
+def _float_codec():
+    """Probabilities' codec: LZ4 on byte-shuffled floats, about 4x cheaper to write than
+    zarr's default zstd and as small (their low mantissa bits do not compress)."""
+    from zarr.codecs import BloscCodec
+
+    return BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")
 
 
 def write_block(store: Path, start: int, stop: int, result: dict[str, np.ndarray]) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from facies.data.normalization import NormStats
-from facies.errors import CheckpointError
+from facies.errors import CheckpointError, ConfigError
 from facies.inference import checks
 from facies.inference import prediction_store as ps
 from facies.inference.predict import PredictOptions, plan, predict_survey
@@ -72,6 +72,46 @@ def test_sections_mode_runs_whole_sections_padded_as_evaluation(make_segy, tmp_p
         expected = net(torch.from_numpy(padded)).softmax(dim=1)[:, :, :13, :10].numpy()
     got = result[ps.PROBABILITY].values  # (classes, inlines, crosslines, samples)
     np.testing.assert_allclose(got, expected.transpose(1, 0, 3, 2), atol=1e-5)
+    with torch.no_grad():  # facies: the argmax of the logits, as evaluation takes them
+        logits = net(torch.from_numpy(padded))[:, :, :13, :10].numpy()
+    np.testing.assert_array_equal(result[ps.FACIES].values, logits.argmax(1).transpose(0, 2, 1))
+    np.testing.assert_allclose(result[ps.CONFIDENCE].values, got.max(axis=0), atol=1e-6)
+
+
+@pytest.mark.parametrize("directions", [("inline",), ("inline", "crossline")])
+@pytest.mark.parametrize("probabilities", [False, True])
+def test_reading_and_writing_beside_the_network_change_nothing(
+    make_segy, tmp_path, directions, probabilities
+):
+    """overlap_io (the GPU's default): the same store as reading and writing in turn."""
+    live = np.ones((11, 9), dtype=bool)
+    live[3, 2] = live[8, :5] = False
+    path = make_segy(inlines=range(1, 12), crosslines=range(1, 10), ns=13, live=live)
+    common = {"block_inlines": 4, "directions": directions, "probabilities": probabilities}
+    one = predict(path, tmp_path / "a.zarr", overlap_io=False, **common)
+    two = predict(path, tmp_path / "b.zarr", overlap_io=True, **common)
+    for name in one.data_vars:
+        np.testing.assert_array_equal(one[name].values, two[name].values, err_msg=name)
+    assert (one[ps.FACIES].values[~live] == ps.NO_TRACE).all()
+    assert len(ps.done_blocks(tmp_path / "b.zarr")) == 3
+
+
+def test_probabilities_asked_or_not_give_the_same_facies(make_segy, tmp_path):
+    path = make_segy(inlines=range(1, 6), crosslines=range(1, 11), ns=13)
+    without = predict(path, tmp_path / "a.zarr")
+    with_ = predict(path, tmp_path / "b.zarr", probabilities=True)
+    assert ps.PROBABILITY not in without and ps.PROBABILITY in with_
+    for name in (ps.FACIES, ps.CONFIDENCE):
+        np.testing.assert_array_equal(without[name].values, with_[name].values)
+
+
+def test_precision_is_checked(make_segy, tmp_path):
+    with pytest.raises(ConfigError, match=r"precision must be one of \['float32', 'bfloat16'\]"):
+        PredictOptions(window=(8, 8), precision="float16")
+    path = make_segy(inlines=range(1, 4), crosslines=range(1, 5), ns=8)
+    with pytest.raises(ConfigError, match="precision=bfloat16 is a GPU option"):
+        predict(path, tmp_path / "p.zarr", precision="bfloat16")
+    assert not (tmp_path / "p.zarr").exists()  # refused before any work
 
 
 def test_a_section_over_the_memory_bound_is_tiled(make_segy, tmp_path):
