@@ -25,6 +25,7 @@ def test_every_benchmark_is_listed():
         "quality",
         "train",
         "train_memory",
+        "train_streamed",
     }
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import xarray as xr
 
 from facies.data.batches import InterleavedBatches, budget_shares
+from facies.data.blocks import Box, NonFinite, read_box
 from facies.data.memory import (
     BYTES_PER_SAMPLE,
     USABLE_SHARE,
@@ -19,7 +20,7 @@ from facies.data.memory import (
     gib,
     survey_bytes,
 )
-from facies.data.normalization import NormStats, estimate_stats_blockwise, normalize
+from facies.data.normalization import NormStats, estimate_stats_blockwise
 from facies.data.patches import PatchBatches
 from facies.data.splits import InlineRange, make_splits, resolve_gap
 from facies.data.tiling import SECTION_DIRECTIONS, PatchTable, section_table, training_tables
@@ -286,7 +287,7 @@ class SurveyDataModule(L.LightningDataModule):
         return [str(k) for k in range(len(counts))]
 
     def setup(self, stage: str | None = None) -> None:
-        if self.volume is not None:
+        if self.tables:
             return
         self._check_memory()
         live = np.asarray(self.survey[LIVE].values)
@@ -299,8 +300,8 @@ class SurveyDataModule(L.LightningDataModule):
                 self.survey.sizes["sample"],
                 self.seed,
             )
-        self.volume = self._volume(self.survey)
-        _, nxl, ns = self.volume.shape
+        self._load()
+        nxl, ns = self.survey.sizes["crossline"], self.survey.sizes["sample"]
         groups = training_tables(
             self.splits["train"], nxl, ns, self.patch, self.stride, self.directions,
             self.size_multiple,
@@ -308,12 +309,12 @@ class SurveyDataModule(L.LightningDataModule):
         self.train_groups = self._labelled(groups)
         self.tables["train"] = _concat([table for table, _ in self.train_groups])
         sets = {
-            name: (self.survey, self.volume, self.splits[name])
+            name: (self.survey, self._held_source(self.survey), self.splits[name])
             for name in ("val", "test")
             if name in self.splits
         }
         for name, test in self.tests.items():
-            sets[name] = (test, self._volume(test), InlineRange(0, test.sizes["inline"]))
+            sets[name] = (test, self._held_source(test), InlineRange(0, test.sizes["inline"]))
         for name, (survey, volume, region) in sets.items():
             nxl, m = volume.shape[1], self.size_multiple
             directions = ("inline",) if name == "val" else self.test_directions
@@ -353,13 +354,27 @@ class SurveyDataModule(L.LightningDataModule):
                  gib(available) if available is not None else "unknown")  # fmt: skip
         if available is not None and needed > USABLE_SHARE * available:
             samples = sum(int(np.prod(shape)) for shape in shapes)
+            stream = (
+                ""
+                if self.consumes == TRACES  # a trace model is not streamed
+                else "stream it from the store instead (data.in_memory=false or auto), "
+            )
             raise TrainingError(
                 f"the survey needs about {gib(needed)} in memory ({samples:,} samples x "
                 f"{BYTES_PER_SAMPLE} bytes: float32 amplitude + int16 labels), and "
-                f"{gib(available)} is available; train on a machine with more memory, or on "
-                "part of the survey (data.splits.ranges=... over fewer inlines, or a cropped "
-                "store from facies ingest)."
+                f"{gib(available)} is available; {stream}train on a machine with more "
+                "memory, or on part of the survey (data.splits.ranges=... over fewer "
+                "inlines, or a cropped store from facies ingest)."
             )
+
+    def _load(self) -> None:
+        """Make what training patches are cut from: here the survey in memory."""
+        self.volume = self._volume(self.survey)
+
+    def _held_source(self, survey: xr.Dataset) -> Volume:
+        """What a held-out split of ``survey`` is cut from: the volume in memory (the
+        training survey's, or a test survey's own)."""
+        return self.volume if survey is self.survey else self._volume(survey)
 
     def _test_shape(self, name: str) -> tuple[int, int, int]:
         """(inlines, crosslines, samples) of a test set."""
@@ -379,33 +394,20 @@ class SurveyDataModule(L.LightningDataModule):
         live = np.asarray(survey[LIVE].values)
         ignore = survey.attrs.get("ignore_label")
         step = max(1, READ_BLOCK_BYTES // max(1, nxl * ns * 4))
-        invalid_count = invalid_traces = 0
+        nonfinite = NonFinite()
         for start in range(0, nil, step):
-            block = slice(start, min(start + step, nil))
-            values = np.asarray(survey[AMPLITUDE].isel(inline=block).values, dtype=np.float32)
-            classes = np.asarray(survey[LABELS].isel(inline=block).values)
-            invalid = ~np.isfinite(values)
-            if invalid.any():
-                invalid_count += int(invalid.sum())
-                invalid_traces += int(invalid.any(axis=2).sum())
-                values[invalid] = 0.0
-            target = labels[block]
-            target[...] = classes
-            if ignore is not None:
-                target[classes == ignore] = IGNORE_INDEX
-            target[~live[block]] = IGNORE_INDEX
-            target[invalid] = IGNORE_INDEX
-            amplitude[block] = normalize(values, self.norm_stats)
-        if invalid_count:
+            stop = min(start + step, nil)
+            out = (amplitude[start:stop], labels[start:stop])
+            box = Box(start, stop, 0, nxl)
+            _, _, invalid = read_box(survey, box, self.norm_stats, live, ignore, out)
+            nonfinite.add(invalid)
+        if nonfinite.samples:
             if not self.mask_nonfinite:
-                raise TrainingError(
-                    f"the survey holds {invalid_count} NaN or infinite amplitude samples in "
-                    f"{invalid_traces} traces; training on them would make every weight NaN. "
-                    "Set data.mask_nonfinite=true to leave those samples out of the loss and "
-                    "the metrics, or repair the SEG-Y."
-                )
+                raise nonfinite.error()
             log.warning(
-                "%d non-finite amplitude samples (%d traces) masked", invalid_count, invalid_traces
+                "%d non-finite amplitude samples (%d traces) masked",
+                nonfinite.samples,
+                nonfinite.traces,
             )
         return Volume(amplitude, labels, IGNORE_INDEX)
 
@@ -485,17 +487,7 @@ class SurveyDataModule(L.LightningDataModule):
             sizes = [len(table) for table, _ in self.train_groups]
             draws = budget_shares(self.patches_per_epoch, sizes)
             parts = [
-                PatchBatches(
-                    self.volume,
-                    table,
-                    size,
-                    self.batch_size,
-                    True,
-                    aug,
-                    **shard,
-                    draw=draw,
-                    stream=k,
-                )
+                self._training_part(table, size, draw, k, shard)
                 for k, ((table, size), draw) in enumerate(
                     zip(self.train_groups, draws, strict=True)
                 )
@@ -522,6 +514,15 @@ class SurveyDataModule(L.LightningDataModule):
             for table, size in held.sections.values()
         ]
         return parts[0] if len(parts) == 1 else ChainedBatches(parts)
+
+    def _training_part(
+        self, table: PatchTable, size: tuple[int, int], draw: int | None, stream: int, shard: dict
+    ) -> PatchBatches:
+        """The training batches of one group of patches (one patch size)."""
+        return PatchBatches(
+            self.volume, table, size, self.batch_size, True, self.augmentation, **shard,
+            draw=draw, stream=stream,
+        )  # fmt: skip
 
     def train_dataloader(self) -> PatchBatches | TraceBatches | InterleavedBatches:
         return self._batches("train", True)

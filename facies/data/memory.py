@@ -3,7 +3,9 @@
 A survey held for training costs :data:`BYTES_PER_SAMPLE` bytes a sample (float32
 amplitude, int16 labels; see :class:`facies.data.volume.Volume`). Training checks the
 figure against the memory available before it reads anything, so a survey that cannot fit
-ends at once with the numbers, not after minutes in a raw ``MemoryError``.
+ends at once with the numbers, not after minutes in a raw ``MemoryError``; with
+``data.in_memory=auto`` (the default) it streams such a survey from the store instead
+(:func:`choose_in_memory`, :mod:`facies.data.streamed`).
 """
 
 from __future__ import annotations
@@ -11,10 +13,35 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from facies.errors import ConfigError
+
 #: Float32 amplitude + int16 labels.
 BYTES_PER_SAMPLE = 6
 #: Share of the available memory a survey may take (the rest: model, batches, Python).
 USABLE_SHARE = 0.8
+
+
+def choose_in_memory(
+    setting: str | bool, shapes: list[tuple[int, int, int]], available: int | None
+) -> tuple[bool, str]:
+    """Whether training holds the surveys of ``shapes`` in memory (``data.in_memory``:
+    ``auto``, true or false), and why, in words for the log.
+
+    ``auto`` holds them when they take at most :data:`USABLE_SHARE` of the ``available``
+    bytes (or when the memory available cannot be read), and streams them otherwise."""
+    needed = sum(survey_bytes(shape) for shape in shapes)
+    figure = f"the survey needs about {gib(needed)} in memory"
+    if setting is True or setting is False:
+        mode = "in memory" if setting else "streamed from the store"
+        return setting, f"data.in_memory={str(setting).lower()}: {mode} ({figure})"
+    if setting != "auto":
+        raise ConfigError(f"data.in_memory={setting!r}: must be auto, true or false.")
+    if available is None:
+        return True, f"{figure}, and the memory available is unknown: in memory"
+    share = f"{USABLE_SHARE:.0%} of the {gib(available)} available"
+    if needed <= USABLE_SHARE * available:
+        return True, f"{figure}, within {share}: in memory"
+    return False, f"{figure}, more than {share}: streamed from the store"
 
 
 def survey_bytes(shape: tuple[int, int, int]) -> int:

@@ -361,6 +361,9 @@ RULES: dict[str, Rule] = {
     ),
     "data.mask_nonfinite": FLAG,
     "data.layout": choice("auto", "volume", "sections"),
+    "data.in_memory": Rule(
+        "auto, true or false", lambda v: v == "auto" or isinstance(v, bool), "false"
+    ),
     "data.sections.inlines": Rule("a list of inline numbers", lambda v: _int_list(v), "[100,200]"),
     "data.sections.crosslines": Rule(
         "a list of crossline numbers", lambda v: _int_list(v), "[300,400]"

@@ -14,8 +14,10 @@ from typing import Any
 import xarray as xr
 
 from facies.data.datamodule import SurveyDataModule
+from facies.data.memory import available_bytes, choose_in_memory
 from facies.data.sections import MIN_LABELLED, SECTIONS_LAYOUT, choose_layout
 from facies.data.sections_datamodule import SectionsDataModule
+from facies.data.streamed_datamodule import StreamedSurveyDataModule
 from facies.errors import ConfigError
 from facies.models import model_input
 from facies.names import TRACES
@@ -45,6 +47,11 @@ def datamodule_for(
     survey in memory and only its labelled sections (:mod:`facies.data.sections`: a few
     interpreted inlines and crosslines, or 2-D lines); ``auto`` picks sections when the
     labels are sparse.
+
+    ``data.in_memory`` (``auto``, true or false) chooses, for the volume layout, between
+    the survey in memory and streaming it from the store (:mod:`facies.data.streamed`);
+    ``auto`` streams when the surveys would not fit in the memory available
+    (:func:`facies.data.memory.choose_in_memory`). The choice and why are logged.
     """
     if tests is None:
         from facies.sources.survey import load_test_surveys
@@ -73,6 +80,12 @@ def datamodule_for(
     sections = data.get("sections") or {}
     layout, found, share = choose_layout(data.get("layout") or "auto", survey, sections)
     if layout == SECTIONS_LAYOUT:
+        if data.get("in_memory", "auto") is False:
+            log.warning(
+                "data.in_memory=false streams the volume layout; the sections layout holds "
+                "only the labelled sections, in memory (data.layout=volume to stream the "
+                "whole survey)"
+            )
         if tests:
             raise ConfigError(
                 f"the sections layout scores held-out labelled sections, and this data "
@@ -91,7 +104,22 @@ def datamodule_for(
             min_labelled=sections.get("min_labelled", MIN_LABELLED),
             **common,
         )
-    return SurveyDataModule(
+    setting = data.get("in_memory", "auto")
+    if setting is False and traces:
+        raise ConfigError(
+            "data.in_memory=false streams patches for models that read sections; a trace "
+            "model (model=lstm) needs the survey in memory: use data.in_memory=true or auto."
+        )
+    shapes = [
+        tuple(s.sizes[d] for d in ("inline", "crossline", "sample"))
+        for s in (survey, *(tests or {}).values())
+    ]
+    in_memory, why = choose_in_memory(setting, shapes, available_bytes())
+    if traces and not in_memory:  # no streaming for trace models: the memory check says why
+        in_memory, why = True, f"{why}; a trace model is not streamed: in memory"
+    log.info("training data: %s", why)
+    module = SurveyDataModule if in_memory else StreamedSurveyDataModule
+    return module(
         survey,
         directions=tuple(data.get("directions", ("inline", "crossline"))),
         tests=tests,
