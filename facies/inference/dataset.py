@@ -90,6 +90,7 @@ def predict_dataset(
     overlap: float = 0.5,
     batch_size: int = 16,
     memory_mb: int | None = None,
+    precision: str = "float32",
     zero_traces: str = ZERO_TRACES_DEAD,
     sample_interval: float | None = None,
     device: str = "auto",
@@ -108,7 +109,7 @@ def predict_dataset(
         confidence: return the winning class's probability as ``confidence``.
         probabilities: return every class's probability as ``probabilities``.
         mode, directions, normalization, allow_mismatch, window, overlap, batch_size,
-            memory_mb, device: as the ``facies predict`` options of those names
+            memory_mb, precision, device: as the ``facies predict`` options of those names
             (defaults: whole inline sections, the checkpoint's normalisation).
         zero_traces: ``dead`` (all-zero traces get no facies) or ``live``.
         sample_interval: the sample step where ``data``'s sample dim has no values.
@@ -143,6 +144,7 @@ def predict_dataset(
         probabilities=probabilities,
         mode=mode,
         memory_bytes=int(memory_mb * 2**20) if memory_mb else None,
+        precision=precision,
     )
     view = survey_view(data, sample_interval)
     reader = DatasetReader(view, zero_traces)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -9,11 +10,14 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from facies.errors import FaciesError
 from facies.io.inline_blocks import InlineBlocks
 from facies.io.segy.reader import settle_live, survey_coordinates
 from facies.io.segy.scan import SegyScan, scan_segy
 from facies.io.store import open_survey
 from facies.names import AMPLITUDE, LIVE
+
+log = logging.getLogger(__name__)
 
 
 class SurveyReader:
@@ -36,7 +40,11 @@ class SurveyReader:
             source = Path(self.survey.attrs.get("source", ""))
             self.template = source if source.is_file() else None
             if self.template is not None:
-                self.scan = scan_segy(self.template, **segy_options)
+                try:
+                    self.scan = scan_segy(self.template, **segy_options)
+                except FaciesError as err:  # replaced by another file: the store's headers
+                    log.info("%s: not read as the store's source (%s)", self.template, err)
+                    self.template = None
             self._blocks = None
         else:
             self.scan = scan_segy(self.path, **segy_options)

@@ -76,6 +76,7 @@ def run(cfg: DictConfig, fingerprints: FingerprintCache | None = None) -> dict:
         block_inlines=cfg.block_inlines,
         mode=cfg.get("mode", "sections"),
         memory_bytes=int(cfg.memory_mb * 2**20) if cfg.get("memory_mb") else None,
+        precision=cfg.get("precision", "float32"),
     )
     inline_range = checks.inline_range(cfg.inlines, reader)
     names = list(hp["class_names"])
@@ -91,6 +92,7 @@ def run(cfg: DictConfig, fingerprints: FingerprintCache | None = None) -> dict:
             "overlap": float(cfg.overlap),
             "directions": list(options.directions),
             "probabilities": bool(cfg.probabilities),
+            "precision": options.precision,
             "normalization": stats.as_dict(),
             "class_names": names,
             "segy": segy,

@@ -462,6 +462,7 @@ RULES: dict[str, Rule] = {
     "probabilities": FLAG,
     "confidence": FLAG,
     "mode": choice("sections", "windows"),
+    "precision": choice("float32", "bfloat16"),
     "memory_mb": optional(integer(1, example=1024), "1024"),
     "window": optional(pair(example="[64,64]"), "[64,64]"),
     "overlap": number(0, 1, high_open=True, example=0.5),
