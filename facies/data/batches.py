@@ -102,19 +102,23 @@ class ShardedBatches:
             rows = order[start : start + self.batch_size]
             batch = self.cut(rows, rng if augmenting else None)
             unscored = ~scored[start : start + self.batch_size]
-            if unscored.any():
-                batch["mask"][torch.as_tensor(unscored, device=batch["mask"].device)] = (
-                    self.volume.ignore_index
-                )
-            if augmenting:
-                batch = augment(
-                    batch,
-                    generator,
-                    self.augmentation.get("amplitude_scale", 0.0),
-                    self.augmentation.get("noise", 0.0),
-                    self.key,
-                )
-            yield batch
+            yield self.finish(batch, unscored, generator if augmenting else None)
+
+    def finish(self, batch: dict, unscored: np.ndarray, generator: torch.Generator | None) -> dict:
+        """Mask the rows repeated only to even out DDP shards (``unscored``), then
+        augment with ``generator`` (None: no augmentation)."""
+        if unscored.any():
+            where = torch.as_tensor(unscored, device=batch["mask"].device)
+            batch["mask"][where] = self.volume.ignore_index
+        if generator is None:
+            return batch
+        return augment(
+            batch,
+            generator,
+            self.augmentation.get("amplitude_scale", 0.0),
+            self.augmentation.get("noise", 0.0),
+            self.key,
+        )
 
 
 def budget_shares(budget: int | None, sizes: Sequence[int]) -> list[int | None]:

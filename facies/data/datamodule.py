@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import lightning as L
 import numpy as np
+import torch
 import xarray as xr
 
 from facies.data.batches import InterleavedBatches, budget_shares
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 
 #: Inlines are read into the in-memory volume about this many bytes at a time.
 READ_BLOCK_BYTES = 64 * 2**20
+#: Share of a GPU's free memory the survey may take there (the rest: the network's
+#: activations and optimiser state).
+DEVICE_SHARE = 0.6
 
 
 def epoch_budget(patches_per_epoch: int | str | None) -> int | None:
@@ -447,11 +451,25 @@ class SurveyDataModule(L.LightningDataModule):
         return (weights / weights.mean()).tolist()
 
     def move_to(self, device) -> None:
-        """Hold the survey (and the test surveys) on ``device`` (the GPU when training there)."""
-        if self.volume is not None:
-            self.volume.to(device)
-        for held in self.held_out.values():
-            held.volume.to(device)
+        """Hold the survey (and the test surveys) on ``device`` (the GPU when training
+        there), where they take at most :data:`DEVICE_SHARE` of its free memory; else
+        they stay in host memory, batches are cut there and copied per step (logged)."""
+        device = torch.device(device)
+        volumes = {id(v): v for v in (self.volume, *(h.volume for h in self.held_out.values()))}
+        volumes.pop(id(None), None)
+        if device.type == "cuda" and volumes:
+            need = sum(v.nbytes for v in volumes.values())
+            free, _ = torch.cuda.mem_get_info(device)
+            if need > DEVICE_SHARE * free:
+                log.warning(
+                    "the survey takes %s, more than %d%% of the GPU's %s free: it stays in "
+                    "host memory and each batch is copied to the GPU (slower; "
+                    "data.in_memory=false streams it from the store instead)",
+                    gib(need), round(100 * DEVICE_SHARE), gib(free),
+                )  # fmt: skip
+                return
+        for volume in volumes.values():
+            volume.to(device)
 
     def _shard(self) -> tuple[int, int]:
         """(rank, world size) of this process: each reads its own part of every split."""

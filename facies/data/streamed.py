@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import xarray as xr
 
-from facies.data.batches import ShardedBatches, augment
+from facies.data.batches import ShardedBatches
 from facies.data.blocks import Box, NonFinite
 from facies.data.normalization import NormStats
 from facies.data.regions import RegionGrid, cut_region, read_region, store_chunks
@@ -259,18 +259,7 @@ class StreamedPatchBatches(ShardedBatches):
                     if remaining[p] == 0:
                         del held[p]
                 batch = merge(parts, where)
-                unscored = ~scored[picked]
-                if unscored.any():
-                    batch["mask"][torch.as_tensor(unscored)] = self.reader.ignore_index
-                if augmenting:
-                    batch = augment(
-                        batch,
-                        generator,
-                        self.augmentation.get("amplitude_scale", 0.0),
-                        self.augmentation.get("noise", 0.0),
-                        self.key,
-                    )
-                yield batch
+                yield self.finish(batch, ~scored[picked], generator if augmenting else None)
         finally:
             prefetch.close()
             held.clear()

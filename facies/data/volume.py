@@ -38,6 +38,11 @@ class Volume:
         return tuple(self.amplitude.shape)
 
     @property
+    def nbytes(self) -> int:
+        """Bytes the volume holds (amplitude and labels)."""
+        return self.amplitude.nbytes + self.labels.nbytes
+
+    @property
     def device(self) -> torch.device:
         return self.amplitude.device
 

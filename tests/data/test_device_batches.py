@@ -123,3 +123,27 @@ def test_trace_batches_on_the_gpu_equal_the_cpu_ones():
         assert y["trace"].is_cuda
         assert torch.equal(x["trace"], y["trace"].cpu())
         assert torch.equal(x["mask"], y["mask"].cpu())
+
+
+def test_a_survey_too_large_for_the_gpu_stays_in_host_memory(monkeypatch, caplog):
+    """Free GPU memory below the survey's share: nothing is moved, a warning says why and
+    what to do (runs without a GPU: the check comes before any copy)."""
+    from tests.helpers import survey_module
+
+    dm = survey_module(40)
+    need = dm.volume.nbytes
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (need, 4 * need))
+    with caplog.at_level("WARNING"):
+        dm.move_to("cuda")
+    assert dm.volume.device.type == "cpu"
+    assert "stays in host memory" in caplog.text and "data.in_memory=false" in caplog.text
+
+
+@CUDA
+def test_a_survey_that_fits_goes_to_the_gpu_once_for_all_its_splits():
+    from tests.helpers import survey_module
+
+    dm = survey_module(40)
+    dm.move_to("cuda")
+    assert dm.volume.device.type == "cuda"
+    assert all(h.volume.device.type == "cuda" for h in dm.held_out.values())
