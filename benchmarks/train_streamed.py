@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the working tree's facies, not an installed copy
 CHUNK = 32
 
 PROBE = textwrap.dedent(
@@ -107,14 +108,12 @@ PROBE = textwrap.dedent(
 
 
 def write_store(path: Path, shape: tuple[int, int, int], layout: str) -> Path:
-    """A store of ``shape`` tiled from a small synthetic survey, uncompressed, chunked as
-    ingest chunks it: ``sections`` (store format 3: one inline by all crosslines by a
-    tenth of the samples, and the crossline copy) or ``legacy`` (32 x 32 traces). Written
-    a chunk's inlines at a time: memory stays small."""
+    """A store of ``shape`` tiled from a small synthetic survey, chunked as ingest chunks
+    it: ``sections`` (store format 3, written through ingest's own writer, the crossline
+    copy included) or ``legacy`` (32 x 32 traces). Written a block of inlines at a time:
+    memory stays small."""
     import numpy as np
-    import xarray as xr
 
-    from facies.io.store_layout import CROSSLINE_GROUP, crossline_chunk_inlines, sample_chunk
     from facies.sources.synthetic import synthetic_dataset
 
     if path.exists():
@@ -123,40 +122,71 @@ def write_store(path: Path, shape: tuple[int, int, int], layout: str) -> Path:
     print(f"writing {path} ({nil}x{nxl}x{ns}, {layout} layout; once)", flush=True)
     tile = synthetic_dataset(n_inlines=128, n_crosslines=128, n_samples=ns, seed=1)
     reps = -(-nxl // 128)
+
+    def block(start: int, stop: int) -> dict:
+        rows = np.arange(start, stop) % 128
+        out = {}
+        for name in ("amplitude", "labels", "live"):
+            values = tile[name].values[rows]
+            out[name] = np.tile(values, (1, reps, 1)[: values.ndim])[:, :nxl]
+        return out
+
+    if layout == "sections":
+        return _write_sections(path, shape, tile, block)
+    return _write_legacy(path, shape, tile, block)
+
+
+def _write_sections(path: Path, shape, tile, block) -> Path:
+    import numpy as np
+    import xarray as xr
+
+    from facies.io.labels import LABEL_DTYPE
+    from facies.io.store_writer import SurveyStoreWriter
+
+    nil, nxl, _ = shape
+    coords = {"inline": np.arange(nil) + 1, "crossline": np.arange(nxl) + 1}
+    coords["sample"] = tile["sample"].values
+    extra = {k: ("sample", tile[k].values) for k in tile.coords if tile[k].dims == ("sample",)}
+    meta = xr.Dataset(coords={**coords, **{k: v for k, v in extra.items() if k != "sample"}},
+                      attrs=dict(tile.attrs))  # fmt: skip
+    live = np.zeros((nil, nxl), dtype=bool)
+    meta["live"] = (("inline", "crossline"), live.copy())  # its values: finish()
+    with SurveyStoreWriter(path, meta, has_labels=True) as writer:
+        for start in range(0, nil, CHUNK):
+            stop = min(start + CHUNK, nil)
+            values = block(start, stop)
+            live[start:stop] = values["live"]
+            labels = values["labels"].astype(LABEL_DTYPE)
+            writer.write(start, values["amplitude"], values["live"], labels)
+        writer.finish(live, {}, list(tile.attrs.get("class_names") or []) or None)
+    return path
+
+
+def _write_legacy(path: Path, shape, tile, block) -> Path:
+    import xarray as xr
+
+    nil, nxl, _ = shape
     tmp = path.with_name(path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    if layout == "sections":
-        block_inlines = crossline_chunk_inlines(nil, nxl, ns)
-        cube, plane = (1, nxl, sample_chunk(ns)), (1, nxl)
-    else:
-        block_inlines, cube, plane = CHUNK, (CHUNK, CHUNK, ns), (CHUNK, CHUNK)
     plain = {"compressors": None}
+    cube, plane = (CHUNK, CHUNK, shape[2]), (CHUNK, CHUNK)
     encoding = {
         "amplitude": {"chunks": cube, **plain},
         "labels": {"chunks": cube, **plain},
         "live": {"chunks": plane, **plain},
     }
-    across = {name: {"chunks": (block_inlines, 1, ns), **plain} for name in ("amplitude", "labels")}
-    for start in range(0, nil, block_inlines):
-        stop = min(start + block_inlines, nil)
-        rows = np.arange(start, stop) % 128
-        data = {}
-        for name in ("amplitude", "labels", "live"):
-            values = tile[name].values[rows]
-            data[name] = (tile[name].dims, np.tile(values, (1, reps, 1)[: values.ndim])[:, :nxl])
+    for start in range(0, nil, CHUNK):
+        stop = min(start + CHUNK, nil)
+        values = block(start, stop)
+        data = {name: (tile[name].dims, values[name]) for name in values}
         coords = {
-            "inline": np.arange(start, stop) + 1,
-            "crossline": np.arange(nxl) + 1,
+            "inline": list(range(start + 1, stop + 1)),
+            "crossline": list(range(1, nxl + 1)),
             "sample": tile["sample"].values,
         }
-        block = xr.Dataset(data, coords=coords, attrs=tile.attrs)
-        copy = block[["amplitude", "labels"]]
-        first = start == 0
-        options = {"mode": "w", "encoding": encoding} if first else {"append_dim": "inline"}
-        block.to_zarr(tmp, consolidated=False, **options)
-        if layout == "sections":
-            options = {"mode": "a", "encoding": across} if first else {"append_dim": "inline"}
-            copy.to_zarr(tmp, group=CROSSLINE_GROUP, consolidated=False, **options)
+        frame = xr.Dataset(data, coords=coords, attrs=tile.attrs)
+        options = {"mode": "w", "encoding": encoding} if start == 0 else {"append_dim": "inline"}
+        frame.to_zarr(tmp, consolidated=False, **options)
     tmp.rename(path)
     return path
 

@@ -15,9 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import time
-import uuid
 import warnings
 from pathlib import Path
 from typing import Any
@@ -32,33 +30,21 @@ from facies.io.conventions import EXPECTED, SurveyView, survey_view
 from facies.io.fingerprint import fingerprint
 from facies.io.inline_blocks import InlineBlocks
 from facies.io.labels import (
-    LABEL_DTYPE,
     LabelSource,
-    _load_npy,
     check_class_names,
     check_ignore_label,
     check_labels,
+    labels_record,
     load_class_names,
+    load_npy,
 )
 from facies.io.segy.reader import BLOCK_BYTES, settle_live
 from facies.io.segy.scan import ZERO_TRACES, ZERO_TRACES_DEAD, scan_segy
-from facies.io.store import (
-    LATERAL_CHUNK,
-    SAMPLE_CHUNK,
-    STORE_FORMAT,
-    ClassCounts,
-    _check_target,
-    _claim,
-    _clear_leftovers,
-    _file_checksum,
-    _replace,
-    _survey_qc,
-    class_flags,
-    create_cube,
-    legacy_encoding,
-)
+from facies.io.store_record import STORE_FORMAT
+from facies.io.store_target import check_target, clear_leftovers
+from facies.io.store_writer import SurveyStoreWriter
 from facies.io.survey_qc import TraceQc, nonfinite_warning
-from facies.names import AMPLITUDE, CROSSLINE, INLINE, LABELS, LIVE, SAMPLE
+from facies.names import CROSSLINE, INLINE, LABELS, LIVE, SAMPLE
 
 log = logging.getLogger(__name__)
 
@@ -161,11 +147,7 @@ def dataset_record(
     label_record = None
     if labels:
         path = Path(labels)
-        label_record = (
-            {"size": path.stat().st_size, "checksum": _file_checksum(path)}
-            if path.is_file()
-            else {"variable": str(labels)}
-        )
+        label_record = labels_record(path) if path.is_file() else {"variable": str(labels)}
     record = {
         "format": STORE_FORMAT,
         "dataset": dataset,
@@ -190,7 +172,7 @@ class DatasetLabels(LabelSource):
         if str(spec) in view.variable_names():
             self._variable = str(spec)
         elif self.path.suffix.lower() == ".npy" and self.path.is_file():
-            self._cube = _load_npy(self.path, self.shape)
+            self._cube = load_npy(self.path, self.shape)
         elif self.path.is_file():
             scan = scan_segy(self.path, **segy_options)
             _check_grid(scan, view)
@@ -245,10 +227,11 @@ def _check_grid(scan, view: SurveyView) -> None:
         )
 
 
-def block_ranges(shape: tuple[int, int, int], align: int = LATERAL_CHUNK):
-    """Inline index ranges of about BLOCK_BYTES of float32, a multiple of ``align``."""
+def block_ranges(shape: tuple[int, int, int], align: int = 1):
+    """Inline index ranges of about half BLOCK_BYTES of float32 (ingest holds two
+    blocks: one being written, one read), a multiple of ``align``."""
     nil, nxl, ns = shape
-    lines = max(1, BLOCK_BYTES // max(1, nxl * ns * 4))
+    lines = max(1, BLOCK_BYTES // 2 // max(1, nxl * ns * 4))
     step = min(nil, max(align, lines // align * align)) or 1
     for start in range(0, nil, step):
         yield start, min(start + step, nil)
@@ -305,7 +288,9 @@ def ingest_dataset(
 
     What is live: the cells MDIO's ``trace_mask`` marks (every cell for segysak), less
     traces without a finite sample and all-zero traces (unless ``zero_traces=live``).
-    Memory is bounded by one block of inlines.
+    Memory is bounded by two blocks of inlines (one read while the last is written);
+    the store is written as :func:`facies.io.store.ingest_segy` writes one
+    (:class:`facies.io.store_writer.SurveyStoreWriter`).
     """
     started = time.time()
     check_zero_traces(zero_traces)
@@ -313,8 +298,8 @@ def ingest_dataset(
     view = open_survey_dataset(source, sample_interval)
     labels = labels_name(view, labels)
     label_file = labels if labels and Path(labels).is_file() else None
-    out = _check_target(out, overwrite, (source, label_file, class_names))
-    _clear_leftovers(out, started)
+    out = check_target(out, overwrite, (source, label_file, class_names))
+    clear_leftovers(out, started)
     label_source = DatasetLabels(view, labels, **segy_options) if labels else None
     names = load_class_names(class_names)
     if names is None and label_source is not None:
@@ -325,68 +310,42 @@ def ingest_dataset(
     if label_source is not None:
         mask = np.concatenate([view.trace_mask(a, b) for a, b in block_ranges(view.shape)])
         check_labels(label_source.class_ids(mask), names, ignore_label, str(labels))
-    outputs.check_space(out.parent, nil * nxl * ns * (6 if labels else 4), path=out)
+    # both copies of the cubes (the section layout: facies.io.store_layout)
+    outputs.check_space(out.parent, 2 * nil * nxl * ns * (6 if labels else 4), path=out)
     if record is None:
         record = dataset_record(
             source, labels=labels, ignore_label=ignore_label, class_names=names,
             zero_traces=zero_traces, sample_interval=sample_interval,
         )  # fmt: skip
-    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        meta = view.coordinates.assign({LIVE: ((INLINE, CROSSLINE), np.zeros((nil, nxl), bool))})
-        meta.attrs.update({SOURCE_DATASET: str(source.resolve()), "zero_traces": zero_traces})
-        meta.to_zarr(tmp, mode="w", consolidated=False, encoding=legacy_encoding(meta, ns))
-        _claim(tmp)
-        group = zarr.open_group(tmp, mode="a")
-        chunks = (LATERAL_CHUNK, LATERAL_CHUNK, min(ns, SAMPLE_CHUNK))
-        amplitude = create_cube(group, AMPLITUDE, (nil, nxl, ns), chunks, np.float32, 0.0)
-        label_array = None
-        if label_source is not None:
-            fill = 0 if ignore_label is None else ignore_label
-            label_array = create_cube(group, LABELS, (nil, nxl, ns), chunks, LABEL_DTYPE, fill)
-        stats, live = _stream(view, amplitude, label_source, label_array, ignore_label,
-                              zero_traces == ZERO_TRACES_DEAD)  # fmt: skip
-        group[LIVE].with_config({"write_empty_chunks": True})[...] = live
-        group.attrs.update(stats)
-        if label_source is not None:
-            group.attrs.update({"ignore_label": ignore_label, "labels_source": str(labels)})
-            label_array.attrs.update(class_flags(names, len(stats["class_counts"])))
-        if names is not None:
-            group.attrs["class_names"] = names
-        group.attrs["qc"] = _survey_qc(tmp)
-        _replace(tmp, out, record)
-    except BaseException as err:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(err, OSError) and err.errno in outputs.DISK_FULL:
-            raise outputs.output_error(err, out) from None
-        raise
+    meta = view.coordinates.assign({LIVE: ((INLINE, CROSSLINE), np.zeros((nil, nxl), bool))})
+    meta.attrs.update({SOURCE_DATASET: str(source.resolve()), "zero_traces": zero_traces})
+    has_labels = label_source is not None
+    with SurveyStoreWriter(
+        out, meta, has_labels=has_labels, ignore_label=ignore_label, record=record
+    ) as writer:
+        stats, live = _stream(view, writer, label_source, zero_traces == ZERO_TRACES_DEAD)
+        writer.finish(live, stats, names, str(labels) if has_labels else None)
     if stats["nonfinite_samples"]:
         log.warning("%s: %s", source, nonfinite_warning(**stats))
     log.info("wrote survey store %s (from the %s dataset %s)", out, view.convention, source)
     return out
 
 
-def _stream(view, amplitude, label_source, label_array, ignore_label, zero_dead):
-    """Copy the survey block by block; returns the QC counts and the live mask."""
+def _stream(view, writer: SurveyStoreWriter, label_source, zero_dead: bool):
+    """Copy the survey block by block through ``writer``; returns the QC counts and the
+    live mask."""
     nil, nxl, _ = view.shape
     live = np.zeros((nil, nxl), dtype=bool)
     held = 0
     qc = TraceQc(nil * nxl)
-    counts = ClassCounts(ignore_label)
     for start, stop in block_ranges(view.shape):
         block = np.array(view.read(view.amplitude, start, stop), dtype=np.float32)
         here, zero, missing = settle_block(block, view.trace_mask(start, stop), zero_dead)
         live[start:stop] = here
         held += int(np.count_nonzero(~missing))
         qc.add(block, here, zero)
-        if label_array is not None:
-            values = label_source.read(start, stop)
-            values[~here] = 0 if ignore_label is None else ignore_label
-            counts.add(values[here])
-            label_array[start:stop] = values
-        amplitude[start:stop] = block
+        labels = label_source.read(start, stop) if label_source is not None else None
+        writer.write(start, block, here, labels)
     stats = qc.stats(nil * nxl)
     stats["missing_traces"] = nil * nxl - held
-    if label_array is not None:
-        stats["class_counts"] = counts.counts.tolist()
     return stats, live

@@ -30,15 +30,15 @@ from typing import Any
 
 import numpy as np
 
-from facies.io.segy.fields import TRACE_HEADER_SIZE
 from facies.io.segy.layout import read_layout
+from facies.io.segy.scan import release, trace_records
 
 log = logging.getLogger(__name__)
 
 #: A plain file is fingerprinted by this much of its head and of its tail.
 EDGE_BYTES = 1 << 20
-#: Trace headers are read this many bytes of traces at a time.
-SEGY_BLOCK_BYTES = 64 << 20
+#: Trace headers are read this many bytes of traces at a time (one map of the file each).
+SEGY_BLOCK_BYTES = 16 << 20
 SEGY_SUFFIXES = {".sgy", ".segy"}
 METADATA_NAMES = {"zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata"}
 #: Metadata files larger than this are fingerprinted by size only.
@@ -134,25 +134,22 @@ def fingerprint(path: str | os.PathLike, cache: FingerprintCache | None = None) 
 def segy_headers_checksum(path: str | os.PathLike) -> dict[str, Any]:
     """Checksum of the file headers and every trace header of a SEG-Y file.
 
-    Memory stays bounded: trace headers are gathered from a memory map a block of
-    traces at a time. Raises :class:`facies.errors.SegyFormatError` for files whose
-    layout cannot be read.
+    Memory stays bounded: the file is mapped a span of :data:`SEGY_BLOCK_BYTES` at a
+    time, each map released before the next (pages of a map that were read count
+    towards resident memory while it lives; one map of the whole file held it all).
+    Raises :class:`facies.errors.SegyFormatError` for files whose layout cannot be read.
     """
     layout = read_layout(path)
     digest = _blake2b()
     with open(layout.path, "rb") as fh:
         digest.update(fh.read(layout.first_trace_offset))
-    traces = np.memmap(
-        layout.path,
-        dtype=np.uint8,
-        mode="r",
-        offset=layout.first_trace_offset,
-        shape=(layout.trace_count, layout.trace_size),
-    )
     step = max(1, SEGY_BLOCK_BYTES // layout.trace_size)
     for start in range(0, layout.trace_count, step):
-        digest.update(np.ascontiguousarray(traces[start : start + step, :TRACE_HEADER_SIZE]))
-    del traces
+        stop = min(start + step, layout.trace_count)
+        records = trace_records(layout, start, stop)
+        digest.update(np.ascontiguousarray(records["header"]))
+        release(records)
+        del records
     return {
         "kind": "segy",
         "traces": layout.trace_count,

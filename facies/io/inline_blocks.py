@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from facies.io.segy.reader import BLOCK_BYTES, decode_traces
+from facies.io.segy.fields import TRACE_HEADER_SIZE as HEADER_BYTES
+from facies.io.segy.reader import BLOCK_BYTES, decode_traces, scatter_traces
 from facies.io.segy.scan import SegyScan
 from facies.names import DEAD_TRACE_FILL
 
@@ -40,17 +41,27 @@ class InlineBlocks:
         for start in range(0, nil, self.block_inlines):
             yield start, min(start + self.block_inlines, nil)
 
-    def read(self, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
+    def read(
+        self,
+        start: int,
+        stop: int,
+        out: np.ndarray | None = None,
+        headers: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Amplitudes of inline indices ``start:stop`` as (inlines, crosslines, samples).
 
         Args:
             start, stop: inline index range.
             out: optional float32 buffer of at least ``stop - start`` inlines to reuse.
+            headers: optional uint8 buffer of at least ``stop - start`` inlines by every
+                crossline by 240 bytes, filled with the cells' trace headers in the same
+                pass over the file (zeros where no trace lies).
         """
         grid = self.scan.grid
         nxl, ns = grid.shape[1], self.scan.layout.samples_per_trace
         shape = (stop - start, nxl, ns)
         block = np.empty(shape, np.float32) if out is None else out[: stop - start]
+        cells = None if headers is None else headers[: stop - start].reshape(-1, HEADER_BYTES)
         lo, hi = np.searchsorted(self.sorted_il, [start, stop])
         picks = np.sort(self.order[lo:hi])  # positions in grid.traces, in file order
         traces = grid.traces[picks]
@@ -59,11 +70,11 @@ class InlineBlocks:
         contiguous = len(traces) == block.shape[0] * nxl and len(traces) > 0
         contiguous = contiguous and traces[-1] - traces[0] == len(traces) - 1
         if contiguous and np.array_equal(flat, np.arange(len(flat))):
-            decode_traces(self.scan, traces, block.reshape(-1, ns))
+            decode_traces(self.scan, traces, block.reshape(-1, ns), cells)
             return block
         block.fill(DEAD_TRACE_FILL)
+        if cells is not None:
+            cells.fill(0)
         if len(traces):
-            values = np.empty((len(traces), ns), dtype=np.float32)
-            decode_traces(self.scan, traces, values)
-            block.reshape(-1, ns)[flat] = values
+            scatter_traces(self.scan, traces, flat, block.reshape(-1, ns), cells)
         return block

@@ -51,7 +51,7 @@ class LabelSource:
             self._cube = SectionLabels(self.path, grid.inlines, grid.crosslines, self.shape[2])
             return
         if self.path.suffix.lower() == ".npy":
-            self._cube = _load_npy(self.path, self.shape)
+            self._cube = load_npy(self.path, self.shape)
             return
         scan = scan_segy(self.path, **segy_options)
         _check_same_geometry(scan, seismic)
@@ -128,7 +128,7 @@ def labels_record(path: str | os.PathLike, chunk: int = 16 << 20) -> dict[str, A
     return {**record, "files": len(files)} if path.is_dir() else record
 
 
-def _load_npy(path: Path, shape: tuple[int, ...]) -> np.ndarray:
+def load_npy(path: Path, shape: tuple[int, ...]) -> np.ndarray:
     """A .npy label cube as a read-only memory map, checked before it is mapped.
 
     Only the array header is parsed; a file that is no .npy array, or whose array holds

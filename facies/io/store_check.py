@@ -42,15 +42,28 @@ def _array_meta(folder: Path) -> dict[str, Any] | None:
             if meta.get("node_type") != "array":
                 return None
             chunks = meta["chunk_grid"]["configuration"]["chunk_shape"]
-            codecs = [c.get("name") for c in meta.get("codecs", [])]
+            codecs = meta.get("codecs", [])
             dtype = meta.get("data_type")
-            fixed = codecs == ["bytes"] and isinstance(dtype, str)
+            extra = 0  # bytes of a chunk file besides its values (a shard's index)
+            inner_count = 1  # chunks in a chunk file (a shard's inner chunks)
+            if [c.get("name") for c in codecs] == ["sharding_indexed"]:
+                shard = codecs[0].get("configuration", {})
+                inner = shard.get("chunk_shape", chunks)
+                index = [c.get("name") for c in shard.get("index_codecs", [])]
+                inner_count = math.prod(c // i for c, i in zip(chunks, inner, strict=True))
+                extra = inner_count * 16
+                extra += 4 if index == ["bytes", "crc32c"] else 0
+                codecs = (
+                    shard.get("codecs", []) if index in (["bytes"], ["bytes", "crc32c"]) else []
+                )
+            fixed = [c.get("name") for c in codecs] == ["bytes"] and isinstance(dtype, str)
             itemsize = np.dtype(dtype).itemsize if fixed else 0
         elif (folder / ".zarray").is_file():
             meta = json.loads((folder / ".zarray").read_text())
             chunks = meta["chunks"]
             fixed = meta.get("compressor") is None and not meta.get("filters")
             itemsize = np.dtype(meta["dtype"]).itemsize if fixed else 0
+            extra, inner_count = 0, 1
         else:
             return None
     except (OSError, ValueError, KeyError, TypeError):
@@ -58,8 +71,22 @@ def _array_meta(folder: Path) -> dict[str, Any] | None:
     return {
         "shape": list(meta["shape"]),
         "chunks": list(chunks),
-        "chunk_bytes": math.prod(chunks) * itemsize if fixed else None,
+        "chunk_bytes": math.prod(chunks) * itemsize + extra if fixed else None,
+        "index_bytes": extra,
+        "inner_chunks": inner_count,
     }
+
+
+def _whole_size(meta: dict[str, Any], size: int) -> bool:
+    """Whether a chunk file of ``size`` bytes is whole: the array's fixed chunk size, or
+    for a shard, its index and some of its inner chunks (zarr leaves out those past the
+    array's end)."""
+    full = meta["chunk_bytes"]
+    if full is None or size == full:
+        return True
+    inner = (full - meta["index_bytes"]) // meta["inner_chunks"]
+    values = size - meta["index_bytes"]
+    return meta["inner_chunks"] > 1 and 0 < values < full and values % inner == 0
 
 
 def _chunk_files(folder: Path) -> dict[str, int]:
@@ -160,7 +187,7 @@ def check_complete(store: str | os.PathLike, live: np.ndarray | None = None) -> 
             continue
         files = _chunk_files(path / name)
         size = meta["chunk_bytes"]
-        torn = [key for key, n in files.items() if size is not None and n != size]
+        torn = [key for key, n in files.items() if not _whole_size(meta, n)]
         if torn:
             raise refuse(f"{name} chunk {torn[0]} holds {files[torn[0]]} of its {size} bytes")
         grid = [math.ceil(s / c) for s, c in zip(meta["shape"], meta["chunks"], strict=True)]

@@ -98,14 +98,6 @@ def segy_record_options(options: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _file_checksum(path: Path, chunk: int = 16 << 20) -> str:
-    digest = hashlib.blake2b(digest_size=20)
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return f"blake2b:{digest.hexdigest()}"
-
-
 def _sampled_traces(path: Path) -> str | None:
     """Checksum of ``RECORD_TRACES`` whole traces spread over a SEG-Y file (None if it
     cannot be laid out): what the header fingerprint does not cover, sampled."""

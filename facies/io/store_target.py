@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 OWNER_FILE = ".facies-ingest.json"
 
 
-def _check_target(out: str | os.PathLike, overwrite: bool, inputs: tuple) -> Path:
+def check_target(out: str | os.PathLike, overwrite: bool, inputs: tuple) -> Path:
     """The output rule for a survey store (:func:`facies.io.outputs.prepare_output`)."""
     paths = [p for p in inputs if isinstance(p, str | os.PathLike)]
     return outputs.prepare_output(
@@ -33,7 +33,7 @@ def _check_target(out: str | os.PathLike, overwrite: bool, inputs: tuple) -> Pat
     )
 
 
-def _claim(tmp: Path) -> None:
+def claim(tmp: Path) -> None:
     """Say in a temporary store who writes it, so a later ingest can tell a killed run's
     leftover (removed) from a store another run is writing now (refused)."""
     owner = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
@@ -68,7 +68,7 @@ def _process_start(pid: int) -> float | None:
         return None
 
 
-def _clear_leftovers(out: Path, started: float) -> None:
+def clear_leftovers(out: Path, started: float) -> None:
     """Remove the temporary stores of killed ingests of ``out``; refuse to write while
     another ingest writes ``out``; report leftovers that cannot be told apart."""
     for tmp in outputs.temporaries(out):

@@ -48,12 +48,14 @@ class TraceQc:
         index = np.flatnonzero(live)
         self.live += len(index)
         self.all_zero += int(np.count_nonzero(zero))
-        # a float64 sum is finite unless the trace holds NaN or inf (float32 cannot overflow it)
-        sums = traces.sum(axis=-1, dtype=np.float64)
-        bad = np.flatnonzero(live & ~np.isfinite(sums))
-        if len(bad):
-            self.nonfinite_traces += len(bad)
-            self.nonfinite_samples += int(np.count_nonzero(~np.isfinite(traces[bad])))
+        # a trace's sum is finite unless it holds NaN or inf, or the float32 sum overflowed
+        # (pairwise summation: rare): the few suspects are checked sample by sample
+        sums = traces.sum(axis=-1, dtype=np.float32)
+        suspects = np.flatnonzero(live & ~np.isfinite(sums))
+        if len(suspects):
+            found = np.count_nonzero(~np.isfinite(traces[suspects]), axis=-1)
+            self.nonfinite_traces += int(np.count_nonzero(found))
+            self.nonfinite_samples += int(found.sum())
         first = (-self._seen) % self.every  # one live trace in `every`, across blocks
         self._sampled.append(traces[index[first :: self.every]].copy())
         self._seen += len(index)

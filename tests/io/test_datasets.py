@@ -32,8 +32,7 @@ def test_an_mdio_store_becomes_a_survey_store(survey, tmp_path, monkeypatch):
     mdio["trace_mask"].values[...] = mask
     source = tmp_path / "survey.mdio"
     mdio.to_zarr(source, mode="w")
-    monkeypatch.setattr(datasets, "BLOCK_BYTES", 12 * 32 * 4 * 5)  # blocks of 5 inlines
-    monkeypatch.setattr(datasets, "LATERAL_CHUNK", 1)
+    monkeypatch.setattr(datasets, "BLOCK_BYTES", 2 * 12 * 32 * 4 * 5)  # blocks of 5 inlines
     assert is_survey_dataset(source)
     store = ingest_dataset(source, tmp_path / "s.zarr", labels="facies_labels", ignore_label=-1)
     assert not is_survey_dataset(store)  # facies' own now

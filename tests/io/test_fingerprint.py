@@ -76,3 +76,55 @@ def test_only_segy_goes_through_the_cache(tmp_path, reads):
     cache = fp.FingerprintCache(settled_ns=0)
     assert fp.fingerprint(notes, cache)["kind"] == "file"
     assert len(cache) == 0
+
+
+def _headers_read_plainly(path) -> str:
+    """The header checksum as stores record it: the file headers, then every 240-byte
+    trace header in file order, read with plain reads (no map)."""
+    import hashlib
+
+    from facies.io.segy.layout import read_layout
+
+    layout = read_layout(path)
+    digest = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as fh:
+        digest.update(fh.read(layout.first_trace_offset))
+        for _ in range(layout.trace_count):
+            digest.update(fh.read(layout.trace_size)[:240])
+    return f"blake2b:{digest.hexdigest()}"
+
+
+@pytest.mark.parametrize("span_traces", [1, 3, 1000])
+def test_the_header_checksum_is_the_same_whatever_the_span_mapped(
+    make_segy, monkeypatch, span_traces
+):
+    """Stores record this checksum: mapping the file a span at a time (to bound memory)
+    must give the value one whole-file read gives, or every cached store is made anew."""
+    path = make_segy(inlines=range(10, 17), crosslines=range(20, 25), ns=12)
+    from facies.io.segy.layout import read_layout
+
+    size = read_layout(path).trace_size
+    monkeypatch.setattr(fp, "SEGY_BLOCK_BYTES", span_traces * size)
+    assert fp.segy_headers_checksum(path)["checksum"] == _headers_read_plainly(path)
+
+
+def test_the_header_checksum_releases_each_span(make_segy, monkeypatch):
+    """Each span's map is released before the next is made (resident memory stays one
+    span, whatever the file's size)."""
+    from facies.io.segy import scan
+
+    path = make_segy(inlines=range(10, 17), crosslines=range(20, 25), ns=12)
+    live, released = [], []
+    made = scan.trace_records
+
+    def tracked(layout, start=0, stop=None):
+        records = made(layout, start, stop)
+        assert len(live) == len(released), "a map made before the last was released"
+        live.append(records)
+        return records
+
+    monkeypatch.setattr(fp, "trace_records", tracked)
+    monkeypatch.setattr(fp, "release", lambda r: released.append(r))
+    monkeypatch.setattr(fp, "SEGY_BLOCK_BYTES", 4 * scan.read_layout(path).trace_size)
+    fp.segy_headers_checksum(path)
+    assert len(live) == 9 and len(released) == 9  # 35 traces, 4 a span

@@ -85,11 +85,11 @@ def test_a_failed_ingest_leaves_nothing(make_segy, tmp_path, small_blocks, monke
     calls = []
     real = inline_blocks.InlineBlocks.read
 
-    def failing(self, start, stop, out=None):
+    def failing(self, start, stop, out=None, headers=None):
         calls.append(start)
         if len(calls) == 2:
             raise OSError("read error")
-        return real(self, start, stop, out)
+        return real(self, start, stop, out, headers)
 
     monkeypatch.setattr(inline_blocks.InlineBlocks, "read", failing)
     with pytest.raises(OSError, match="read error"):

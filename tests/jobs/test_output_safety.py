@@ -116,16 +116,18 @@ def test_a_killed_ingests_leftover_is_removed_and_a_foreign_one_reported(project
 
 
 def test_a_full_disk_during_ingest_leaves_nothing(project, tmp_path, monkeypatch):
-    import zarr
+    from facies.io import store_layout
 
-    real = zarr.Array.__setitem__
+    real = store_layout.os.pwrite
+    written = []
 
-    def full(self, key, value):
-        if self.basename == "amplitude":
+    def full(fd, data, offset):  # the disk fills up once the cube's chunk files begin
+        if written:
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real(self, key, value)
+        written.append(fd)
+        return real(fd, data, offset)
 
-    monkeypatch.setattr(zarr.Array, "__setitem__", full)
+    monkeypatch.setattr(store_layout.os, "pwrite", full)
     before = sorted(p.name for p in tmp_path.iterdir())
     with pytest.raises(DiskFullError, match=r"s.zarr: the disk filled up .* free now\); nothing"):
         ingest_segy(project, tmp_path / "s.zarr")

@@ -12,7 +12,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from facies.io.segy.formats import SAMPLE_FORMATS, decode_into
-from facies.io.segy.scan import SegyScan, scan_segy
+from facies.io.segy.scan import SegyScan, release, scan_segy
 from facies.names import (
     AMPLITUDE,
     CDP_X,
@@ -111,8 +111,12 @@ def read_amplitude(scan: SegyScan) -> np.ndarray:
     return cube
 
 
-def decode_traces(scan: SegyScan, traces: np.ndarray, out: np.ndarray) -> None:
-    """Decode file traces ``traces`` (ascending trace numbers) into ``out`` (float32).
+def decode_traces(
+    scan: SegyScan, traces: np.ndarray, out: np.ndarray, headers: np.ndarray | None = None
+) -> None:
+    """Decode file traces ``traces`` (ascending trace numbers) into ``out`` (float32),
+    and copy their 240-byte headers into ``headers`` (uint8, one row a trace) if given:
+    one pass over the file for both.
 
     The file is mapped a span of at most :data:`SPAN_BYTES` at a time, each map dropped
     before the next is made (:func:`mapped_traces`), so resident memory stays bounded by
@@ -122,7 +126,29 @@ def decode_traces(scan: SegyScan, traces: np.ndarray, out: np.ndarray) -> None:
     fmt, endian = scan.layout.format_code, scan.layout.endian
     for rows, records in mapped_traces(scan, traces):
         decode_into(records["data"], fmt, endian, out[rows])
+        if headers is not None:
+            headers[rows] = records["header"]
         del records
+
+
+def scatter_traces(
+    scan: SegyScan,
+    traces: np.ndarray,
+    targets: np.ndarray,
+    out: np.ndarray,
+    headers: np.ndarray | None = None,
+) -> None:
+    """Decode file traces ``traces`` (ascending) into rows ``targets`` of ``out``
+    (float32, one row a trace; headers into the same rows of ``headers``), a span of the
+    file at a time: memory beyond ``out`` is one span's traces, whatever the order."""
+    fmt, endian = scan.layout.format_code, scan.layout.endian
+    for rows, records in mapped_traces(scan, traces):
+        values = np.empty((len(records), out.shape[-1]), dtype=np.float32)
+        decode_into(records["data"], fmt, endian, values)
+        out[targets[rows]] = values
+        if headers is not None:
+            headers[targets[rows]] = records["header"]
+        del records, values
 
 
 def mapped_traces(scan: SegyScan, traces: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
@@ -145,14 +171,15 @@ def mapped_traces(scan: SegyScan, traces: np.ndarray) -> Iterator[tuple[slice, n
         if last - first != stop - start:
             records = records[traces[start:stop] - first]
         yield slice(start, stop), records
+        release(records)
         del records
         start = stop
 
 
-def progress(scan: SegyScan, total: int, desc: str) -> tqdm:
+def progress(scan: SegyScan, total: int, desc: str, unit: str = "trace") -> tqdm:
     """A progress bar for files large enough to take a while."""
     show = scan.layout.file_size > PROGRESS_BYTES
-    return tqdm(total=total, unit="trace", desc=desc, disable=not show, leave=False)
+    return tqdm(total=total, unit=unit, desc=desc, disable=not show, leave=False)
 
 
 def survey_from_scan(

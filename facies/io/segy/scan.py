@@ -6,7 +6,9 @@ trace order) and ``facies info``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import mmap
 import os
 from dataclasses import dataclass
 from typing import Literal
@@ -99,6 +101,16 @@ def trace_records(layout: SegyLayout, start: int = 0, stop: int | None = None) -
     )
 
 
+def release(records: np.ndarray) -> None:
+    """Drop the pages of a map of the file (:func:`trace_records`) from the process'
+    resident memory: they stay in the page cache, and are read again from it if the
+    map is used after. Nothing for an array that maps no file (a copy)."""
+    mapped = getattr(records, "_mmap", None)
+    if mapped is not None:
+        with contextlib.suppress(ValueError, OSError):  # closed, or no madvise here
+            mapped.madvise(mmap.MADV_DONTNEED)
+
+
 def read_fields(layout: SegyLayout, starts: list[int]) -> dict[int, np.ndarray]:
     """Trace header fields (by start byte) of every trace, read in spans of about 64 MiB."""
     step = max(1, HEADER_SPAN_BYTES // layout.trace_size)
@@ -109,6 +121,7 @@ def read_fields(layout: SegyLayout, starts: list[int]) -> dict[int, np.ndarray]:
         headers = records["header"]
         for byte in starts:
             values[byte][start:stop] = th.read_field(headers, byte, layout.prefix)
+        release(records)
         del records, headers
     return values
 

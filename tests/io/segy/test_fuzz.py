@@ -276,7 +276,7 @@ def survey_of(model: Model, keys: np.ndarray, cells: np.ndarray) -> Expected | N
     amplitude = np.zeros((nil, nxl, model.case.ns), dtype=np.float32)
     amplitude[ii, xx] = model.cube[cells[:, 0], cells[:, 1]]
     live = np.zeros((nil, nxl), dtype=bool)
-    live[ii, xx] = True
+    live[ii, xx] = amplitude[ii, xx].any(axis=-1)  # all-zero traces are dead by default
     cdp_x, cdp_y = np.full((nil, nxl), np.nan), np.full((nil, nxl), np.nan)
     cdp_x[ii, xx] = model.cdp_x[cells[:, 0], cells[:, 1]]
     cdp_y[ii, xx] = model.cdp_y[cells[:, 0], cells[:, 1]]
