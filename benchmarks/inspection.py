@@ -23,13 +23,13 @@ from omegaconf import OmegaConf
 from timing import timed
 
 from facies.inspection import inspect_checkpoint, write_report
+from facies.runtime import compose
 from facies.sources.synthetic import synthetic_dataset
 from facies.training.checkpoint import write_untrained
 from facies.training.inputs import datamodule_for
 from facies.training.module import FaciesModule
 
 TARGET_SECONDS = 120.0
-CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 def main() -> None:
@@ -40,8 +40,9 @@ def main() -> None:
     args = parser.parse_args()
     n = args.survey
     survey = synthetic_dataset(n_inlines=n, n_crosslines=n, n_samples=n)
-    data = OmegaConf.to_container(OmegaConf.load(CONF / "data" / "synthetic.yaml"))
-    model = OmegaConf.to_container(OmegaConf.load(CONF / "model" / "unet.yaml"))
+    cfg = compose("train", ["data=synthetic", "model=unet"])  # as `facies train` composes it
+    data = OmegaConf.to_container(cfg.data, resolve=True)
+    model = OmegaConf.to_container(cfg.model, resolve=True)
 
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = args.checkpoint

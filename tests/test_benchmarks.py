@@ -41,3 +41,14 @@ def test_benchmark_starts(script, tmp_path):
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "usage:" in run.stdout and "--" in run.stdout
+
+
+def test_the_inspection_benchmark_runs_on_a_tiny_survey(tmp_path):
+    """Beyond --help: it composes the training config as the CLI does (it read a data
+    config file directly once and broke when the shared keys moved)."""
+    run = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "inspection.py"), "--survey", "32"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, env=source_env(),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "ratio to target (120 s)" in run.stdout
