@@ -230,6 +230,7 @@ def test_the_data_base_holds_only_what_every_source_shares():
     assert base == {
         "splits", "patch", "stride", "directions", "test_directions", "batch_size",
         "trace_batch_size", "augmentation", "mask_nonfinite", "patches_per_epoch", "layout",
+        "in_memory",
         "sections",
     }  # fmt: skip
     assert not (CONF / "data" / "base.yaml").exists()  # not selectable as data=<name>
