@@ -67,6 +67,9 @@ class RegionReader:
         #: when needed, in the training thread: on the CPU, where training takes every
         #: core, a reading thread only competes with it).
         self.ahead = AHEAD
+        #: Batches go to a CUDA device: they are handed over in pinned host memory, so
+        #: the copy to the device runs without blocking (Lightning copies non_blocking).
+        self.pin = False
         self._lock = threading.Lock()
 
     @property
@@ -165,6 +168,11 @@ class Prefetch:
         self._thread.join(timeout=30)
 
 
+def pinned(batch: dict) -> dict:
+    """``batch`` with its tensors in page-locked host memory (for non-blocking copies)."""
+    return {k: v.pin_memory() if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+
+
 def merge(parts: list[dict], where: list[np.ndarray]) -> dict:
     """One batch of the batches ``parts``, whose rows are at ``where`` in it."""
     if len(parts) == 1:
@@ -259,7 +267,8 @@ class StreamedPatchBatches(ShardedBatches):
                     if remaining[p] == 0:
                         del held[p]
                 batch = merge(parts, where)
-                yield self.finish(batch, ~scored[picked], generator if augmenting else None)
+                batch = self.finish(batch, ~scored[picked], generator if augmenting else None)
+                yield pinned(batch) if self.reader.pin else batch
         finally:
             prefetch.close()
             held.clear()

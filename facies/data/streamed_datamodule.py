@@ -132,11 +132,14 @@ class StreamedSurveyDataModule(SurveyDataModule):
         return kept
 
     def move_to(self, device) -> None:
-        """Read regions ahead in a background thread when training on a GPU; on the CPU
-        read each when needed (a reading thread would compete with training's cores)."""
+        """Read regions ahead in a background thread when training on a GPU, and hand
+        batches over in pinned memory there; on the CPU read each region when needed (a
+        reading thread would compete with training's cores)."""
         super().move_to(device)
         if self.reader is not None:
-            self.reader.ahead = AHEAD if torch.device(device).type != "cpu" else 0
+            kind = torch.device(device).type
+            self.reader.ahead = AHEAD if kind != "cpu" else 0
+            self.reader.pin = kind == "cuda"
 
     def class_weights(self) -> list[float]:
         """Inverse-frequency class weights from the training region's labels (mean 1),

@@ -211,3 +211,14 @@ def test_train_streamed_end_to_end(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     assert "streamed from the store" in run.stderr + run.stdout
     assert "miou" in run.stdout.lower() or "run folder:" in run.stdout
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_streamed_batches_for_a_gpu_come_in_pinned_memory():
+    _, streamed = both(small_survey())
+    streamed.move_to("cuda")
+    assert streamed.reader.pin and streamed.reader.ahead == 2
+    batch = next(iter(streamed.train_dataloader()))
+    assert batch["image"].is_pinned() and batch["mask"].is_pinned()
+    streamed.move_to("cpu")
+    assert not streamed.reader.pin
