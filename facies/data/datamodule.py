@@ -457,8 +457,10 @@ class SurveyDataModule(L.LightningDataModule):
         device = torch.device(device)
         volumes = {id(v): v for v in (self.volume, *(h.volume for h in self.held_out.values()))}
         volumes.pop(id(None), None)
-        if device.type == "cuda" and volumes:
-            need = sum(v.nbytes for v in volumes.values())
+        in_memory = [v for v in volumes.values() if isinstance(v, Volume)]  # not store readers
+        on_host = False
+        if device.type == "cuda" and in_memory:
+            need = sum(v.nbytes for v in in_memory)
             free, _ = torch.cuda.mem_get_info(device)
             if need > DEVICE_SHARE * free:
                 log.warning(
@@ -467,9 +469,10 @@ class SurveyDataModule(L.LightningDataModule):
                     "data.in_memory=false streams it from the store instead)",
                     gib(need), round(100 * DEVICE_SHARE), gib(free),
                 )  # fmt: skip
-                return
+                on_host = True
         for volume in volumes.values():
-            volume.to(device)
+            if not (on_host and isinstance(volume, Volume)):
+                volume.to(device)
 
     def _shard(self) -> tuple[int, int]:
         """(rank, world size) of this process: each reads its own part of every split."""

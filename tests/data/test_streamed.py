@@ -222,3 +222,16 @@ def test_streamed_batches_for_a_gpu_come_in_pinned_memory():
     assert batch["image"].is_pinned() and batch["mask"].is_pinned()
     streamed.move_to("cpu")
     assert not streamed.reader.pin
+
+
+def test_moving_a_streamed_module_to_a_gpu_needs_no_gpu_memory_check(monkeypatch):
+    """Only surveys held in memory are weighed against the GPU's free memory; store
+    readers only learn their target (runs without a GPU: nothing is allocated there)."""
+
+    def no_query(device=None):
+        raise AssertionError("a streamed survey asked the GPU for its free memory")
+
+    monkeypatch.setattr(torch.cuda, "mem_get_info", no_query)
+    _, streamed = both(small_survey())
+    streamed.move_to("cuda")
+    assert streamed.reader.pin and streamed.reader.ahead == 2
