@@ -455,8 +455,8 @@ class SurveyDataModule(L.LightningDataModule):
         there), where they take at most :data:`DEVICE_SHARE` of its free memory; else
         they stay in host memory, batches are cut there and copied per step (logged)."""
         device = torch.device(device)
-        volumes = {id(v): v for v in (self.volume, *(h.volume for h in self.held_out.values()))}
-        volumes.pop(id(None), None)
+        held = (self.volume, *(h.volume for h in self.held_out.values()))
+        volumes = {id(v): v for v in held if v is not None}  # a volume serves several splits
         in_memory = [v for v in volumes.values() if isinstance(v, Volume)]  # not store readers
         on_host = False
         if device.type == "cuda" and in_memory:

@@ -29,9 +29,9 @@ import numpy as np
 import torch
 import xarray as xr
 
-from facies.data.batches import ShardedBatches
 from facies.data.blocks import Box, NonFinite
 from facies.data.normalization import NormStats
+from facies.data.patches import PatchBatches
 from facies.data.regions import RegionGrid, cut_region, read_region, store_chunks
 from facies.data.tiling import CROSSLINE_SECTION, INLINE_SECTION, PatchTable
 from facies.data.volume import Volume
@@ -181,34 +181,19 @@ def merge(parts: list[dict], where: list[np.ndarray]) -> dict:
     return {key: torch.cat([p[key] for p in parts])[order] for key in parts[0]}
 
 
-class StreamedPatchBatches(ShardedBatches):
+class StreamedPatchBatches(PatchBatches):
     """Training batches of a patch table cut from regions read as the epoch goes (see the
     module doc); the same rows, batch count and augmentation as
-    :class:`~facies.data.patches.PatchBatches`.
+    :class:`~facies.data.patches.PatchBatches`, whose arguments it takes after ``reader``
+    (in the volume's place) and ``grid``, and ``window`` (regions shuffled together).
 
     ``held_max`` is the most regions held at once in the last epoch (tests check it)."""
 
     def __init__(
-        self,
-        reader: RegionReader,
-        grid: RegionGrid,
-        table: PatchTable,
-        size: tuple[int, int],
-        batch_size: int,
-        shuffle: bool = True,
-        augmentation: dict | None = None,
-        seed: int = 0,
-        rank: int = 0,
-        world_size: int = 1,
-        draw: int | None = None,
-        stream: int = 0,
-        window: int = WINDOW,
+        self, reader: RegionReader, grid: RegionGrid, *args, window: int = WINDOW, **kwargs
     ) -> None:
-        super().__init__(
-            reader, len(table), batch_size, shuffle, augmentation, seed, rank, world_size,
-            draw, stream,
-        )  # fmt: skip
-        self.reader, self.grid, self.table, self.size = reader, grid, table, size
+        super().__init__(reader, *args, **kwargs)
+        self.reader, self.grid = reader, grid
         self.window = max(1, window)
         self.held_max = 0
 

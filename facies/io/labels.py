@@ -59,8 +59,6 @@ class LabelSource:
 
     def _raw(self, start: int, stop: int) -> np.ndarray:
         """Labels of inline indices ``start:stop`` as stored: integers (.npy) or floats."""
-        if isinstance(self._cube, SectionLabels):
-            return self._cube.read(start, stop)
         if self._blocks is None:
             return np.asarray(self._cube[start:stop])
         return self._blocks.read(start, stop)
@@ -70,8 +68,7 @@ class LabelSource:
             yield from self._blocks.ranges()
             return
         nil, nxl, ns = self.shape
-        itemsize = getattr(self._cube, "dtype", np.dtype(LABEL_DTYPE)).itemsize
-        step = max(1, BLOCK_BYTES // max(1, nxl * ns * itemsize))
+        step = max(1, BLOCK_BYTES // max(1, nxl * ns * self._cube.dtype.itemsize))
         for start in range(0, nil, step):
             yield start, min(start + step, nil)
 

@@ -191,7 +191,9 @@ def read_sections(folder: Path) -> tuple[list[Section], list[str] | None]:
 
 
 class SectionLabels:
-    """Label blocks of a survey from its labelled sections (see the module doc).
+    """Label blocks of a survey from its labelled sections (see the module doc), sliced
+    along inlines like a label cube (``labels[start:stop]``, ``dtype``), so it reads
+    where a ``.npy`` cube reads.
 
     Args:
         folder: the folder of section files.
@@ -245,6 +247,14 @@ class SectionLabels:
                         f"{int(differ.sum())} samples they label differently; correct one "
                         "of them so both give the same class where they cross."
                     )
+
+    dtype = np.dtype(np.int16)
+
+    def __getitem__(self, inlines: slice) -> np.ndarray:
+        start, stop, step = inlines.indices(self.shape[0])
+        if step != 1:
+            raise IndexError("section labels are read a block of consecutive inlines at a time")
+        return self.read(start, stop)
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Labels of inline indices ``start:stop`` (int16; :data:`UNLABELLED` elsewhere)."""
