@@ -125,8 +125,9 @@ class StreamedSurveyDataModule(SurveyDataModule):
                 kept.append((table.subset(keep), size))
         found = self.reader.nonfinite
         if found is not None and found.samples:
-            log.warning("%d non-finite amplitude samples (%d traces) of the training "
-                        "regions masked", found.samples, found.traces)  # fmt: skip
+            log.warning("non-finite amplitude samples masked in the training regions: %d "
+                        "samples (%d traces), counted once per region that read them "
+                        "(regions overlap)", found.samples, found.traces)  # fmt: skip
         if not kept:
             raise ConfigError("no training patch holds a labelled sample; check the labels.")
         return kept

@@ -12,7 +12,7 @@ from facies.data.datamodule import SurveyDataModule
 from facies.data.memory import choose_in_memory
 from facies.data.streamed import WINDOW
 from facies.data.streamed_datamodule import StreamedSurveyDataModule
-from facies.errors import ConfigError
+from facies.errors import ConfigError, TrainingError
 from facies.names import AMPLITUDE, LABELS
 from facies.sources.synthetic import synthetic_dataset
 from facies.training.inputs import datamodule_for
@@ -235,3 +235,19 @@ def test_moving_a_streamed_module_to_a_gpu_needs_no_gpu_memory_check(monkeypatch
     _, streamed = both(small_survey())
     streamed.move_to("cuda")
     assert streamed.reader.pin and streamed.reader.ahead == 2
+
+
+def test_non_finite_amplitudes_are_refused_or_masked_as_in_memory():
+    survey = small_survey()
+    values = survey[AMPLITUDE].values.copy()
+    values[5, 7, 3:9] = np.nan  # one trace of the training block
+    survey[AMPLITUDE].values = values
+    for module in (SurveyDataModule, StreamedSurveyDataModule):
+        with pytest.raises(TrainingError, match="6 NaN or infinite amplitude samples in 1"):
+            module(survey, **OPTIONS).setup()
+    memory, streamed = both(survey, mask_nonfinite=True)
+    got, expected = patches(streamed.train_dataloader()), patches(memory.train_dataloader())
+    assert got.keys() == expected.keys()
+    for key, (image, mask) in got.items():
+        assert torch.isfinite(image).all()
+        assert torch.equal(image, expected[key][0]) and torch.equal(mask, expected[key][1])
