@@ -142,3 +142,15 @@ def test_an_edited_section_makes_a_new_store_record(make_segy, tmp_path, folder)
     edited[0, 0] = (edited[0, 0] + 1) % 3
     np.save(folder / "crossline_23.npy", edited)
     assert store_record(segy, labels=folder, ignore_label=-1) != before
+
+
+def test_a_2d_line_labelled_by_one_picture(make_segy, tmp_path):
+    """A 2-D line is one inline: its picture labels every trace of it."""
+    ids = truth()[0:1]  # (1 inline, crosslines, samples)
+    segy = make_segy(inlines=[10], crosslines=CROSSLINES, ns=NS)
+    folder = tmp_path / "line"
+    folder.mkdir()
+    legend(folder)
+    picture(ids[0].T).save(folder / "inline_10.png")
+    store = ingest_segy(segy, tmp_path / "line.zarr", labels=folder, ignore_label=-1)
+    np.testing.assert_array_equal(open_survey(store)[LABELS].values, ids)
